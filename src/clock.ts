@@ -1,0 +1,48 @@
+import type { Redis } from 'ioredis';
+
+/** Every billing decision asks this for the time, so tests (and operators with a test clock) can move it. */
+export interface Clock {
+  now(): Promise<Date>;
+}
+
+export const systemClock: Clock = {
+  now: async () => new Date(),
+};
+
+/**
+ * A frozen, forward-only clock shared by every process through Redis, like a payment provider's test
+ * clock: until it is first set it follows real time; once set it stays put until moved again.
+ */
+export class SharedTestClock implements Clock {
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+  ) {}
+
+  async now(): Promise<Date> {
+    const stored = await this.redis.get(this.key);
+    return stored ? new Date(Number(stored)) : new Date();
+  }
+
+  /** Moves the clock to `target`; returns false (and changes nothing) if that would go backwards. */
+  async set(target: Date): Promise<boolean> {
+    const current = await this.now();
+    if (target.getTime() < current.getTime()) return false;
+    await this.redis.set(this.key, String(target.getTime()));
+    return true;
+  }
+}
+
+/** A clock a test holds in its own hand, for domain functions called without Redis. */
+export class ManualClock implements Clock {
+  constructor(private current: Date) {}
+  async now(): Promise<Date> {
+    return new Date(this.current);
+  }
+  set(to: Date): void {
+    this.current = new Date(to);
+  }
+  advance(seconds: number): void {
+    this.current = new Date(this.current.getTime() + seconds * 1000);
+  }
+}

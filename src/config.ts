@@ -1,0 +1,100 @@
+import { z } from 'zod';
+
+const csv = z
+  .string()
+  .optional()
+  .transform((value) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+
+const roles = z
+  .string()
+  .default('api,workers,scheduler')
+  .transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean))
+  .pipe(z.array(z.enum(['api', 'workers', 'scheduler'])).min(1, 'name at least one role'));
+
+const onOff = z.enum(['on', 'off']).default('off').transform((v) => v === 'on');
+
+export const configSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  DATABASE_URL: z.url().default('postgres://127.0.0.1:5432/tokens'),
+  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  TOKENS_API_KEYS: csv,
+  TOKENS_ADMIN_KEYS: csv,
+  TOKENS_ROLES: roles,
+  TOKENS_TEST_CLOCK: onOff,
+  TOKENS_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]+$/).default('tokens'),
+  TOKENS_USAGE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  TOKENS_USAGE_SHARDS: z.coerce.number().int().min(1).max(256).default(8),
+  TOKENS_BATCH_MAX_EVENTS: z.coerce.number().int().min(1).max(5000).default(500),
+  TOKENS_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(2),
+  TOKENS_HOLD_TTL_SECONDS: z.coerce.number().int().min(1).default(300),
+  TOKENS_IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(1).default(72),
+  TOKENS_DEV_KEYS_FILE: z.string().default('.dev-keys.json'),
+  STRIPE_WEBHOOK_SECRET: z.string().optional(),
+  TOKENS_NOTIFY_WEBHOOK_URL: z.url().optional(),
+  TOKENS_NOTIFY_WEBHOOK_SECRET: z.string().optional(),
+  SMTP_URL: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = {
+  production: boolean;
+  databaseUrl: string;
+  redisUrl: string;
+  port: number;
+  host: string;
+  apiKeys: string[];
+  adminKeys: string[];
+  roles: Array<'api' | 'workers' | 'scheduler'>;
+  testClock: boolean;
+  queuePrefix: string;
+  usageConcurrency: number;
+  usageShards: number;
+  batchMaxEvents: number;
+  batchMaxWaitMs: number;
+  holdTtlSeconds: number;
+  idempotencyTtlSeconds: number;
+  devKeysFile: string;
+  stripeWebhookSecret: string | undefined;
+  notifyWebhookUrl: string | undefined;
+  notifyWebhookSecret: string | undefined;
+  smtpUrl: string | undefined;
+  logLevel: string;
+};
+
+export class ConfigError extends Error {}
+
+/** The only place that reads the environment. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    production: e.NODE_ENV === 'production',
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    port: e.PORT,
+    host: e.HOST,
+    apiKeys: e.TOKENS_API_KEYS,
+    adminKeys: e.TOKENS_ADMIN_KEYS,
+    roles: e.TOKENS_ROLES,
+    testClock: e.TOKENS_TEST_CLOCK,
+    queuePrefix: e.TOKENS_QUEUE_PREFIX,
+    usageConcurrency: e.TOKENS_USAGE_CONCURRENCY,
+    usageShards: e.TOKENS_USAGE_SHARDS,
+    batchMaxEvents: e.TOKENS_BATCH_MAX_EVENTS,
+    batchMaxWaitMs: e.TOKENS_BATCH_MAX_WAIT_MS,
+    holdTtlSeconds: e.TOKENS_HOLD_TTL_SECONDS,
+    idempotencyTtlSeconds: e.TOKENS_IDEMPOTENCY_TTL_HOURS * 3600,
+    devKeysFile: e.TOKENS_DEV_KEYS_FILE,
+    stripeWebhookSecret: e.STRIPE_WEBHOOK_SECRET,
+    notifyWebhookUrl: e.TOKENS_NOTIFY_WEBHOOK_URL,
+    notifyWebhookSecret: e.TOKENS_NOTIFY_WEBHOOK_SECRET,
+    smtpUrl: e.SMTP_URL,
+    logLevel: e.LOG_LEVEL,
+  };
+}

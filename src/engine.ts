@@ -1,0 +1,76 @@
+import { once } from 'node:events';
+import type { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+import { createDb, type Db } from './db/database.js';
+import { createRedis, redisOptionsFromUrl } from './redis.js';
+import { createQueues, closeQueues, type Queues } from './queues.js';
+import { SharedTestClock, systemClock, type Clock } from './clock.js';
+import { FeatureDirectory } from './catalog/features.js';
+import { UsageBatcher } from './usage/batcher.js';
+import { UsageIntake } from './usage/intake.js';
+import type { ConnectionOptions } from 'bullmq';
+
+/** Everything a role needs, built once from the configuration and passed down (no singletons). */
+export interface Engine {
+  config: Config;
+  log: Logger;
+  db: Db;
+  /** Fails fast while Redis is down: for request paths and producers. */
+  redis: Redis;
+  /** For BullMQ workers, which open their own reconnecting connections. */
+  workerConnection: ConnectionOptions;
+  queues: Queues;
+  clock: Clock;
+  testClock: SharedTestClock | null;
+  features: FeatureDirectory;
+  batcher: UsageBatcher;
+  intake: UsageIntake;
+}
+
+export async function createEngine(config: Config, log: Logger): Promise<Engine> {
+  const db = createDb(config.databaseUrl, config.roles.includes('workers') ? 20 : 10);
+  const redis = createRedis(config.redisUrl, 'failFast', { connectionName: 'tokens-api' });
+  redis.on('error', (error: Error) => log.warn({ err: error.message }, 'redis connection error'));
+  // A fail-fast connection refuses commands until it is ready; BullMQ's queues check the server at once.
+  await once(redis, 'ready');
+  const queues = createQueues(redis, config.queuePrefix);
+  const testClock = config.testClock ? new SharedTestClock(redis, `${config.queuePrefix}:test-clock`) : null;
+  const clock = testClock ?? systemClock;
+  const features = new FeatureDirectory(db);
+  const batcher = new UsageBatcher(queues.usage, {
+    shards: config.usageShards,
+    maxEvents: config.batchMaxEvents,
+    maxWaitMs: config.batchMaxWaitMs,
+  });
+  const intake = new UsageIntake({
+    db,
+    redis,
+    batcher,
+    features,
+    clock,
+    keyPrefix: config.queuePrefix,
+    idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+  });
+  return {
+    config,
+    log,
+    db,
+    redis,
+    workerConnection: { ...redisOptionsFromUrl(config.redisUrl), maxRetriesPerRequest: null } as ConnectionOptions,
+    queues,
+    clock,
+    testClock,
+    features,
+    batcher,
+    intake,
+  };
+}
+
+/** Lets what was accepted reach Redis, then closes every connection. */
+export async function closeEngine(engine: Engine): Promise<void> {
+  await engine.batcher.drain().catch((error: unknown) => engine.log.error({ err: error }, 'usage events not enqueued at shutdown; their requests were answered with an error'));
+  await closeQueues(engine.queues);
+  engine.redis.disconnect();
+  await engine.db.destroy();
+}

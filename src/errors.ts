@@ -1,0 +1,38 @@
+/** Errors with a stable `code`; HTTP maps them to a status in one place (src/http/errors.ts). */
+export type ErrorCode =
+  | 'validation_failed'
+  | 'unknown_feature'
+  | 'unknown_plan'
+  | 'account_not_found'
+  | 'reservation_not_found'
+  | 'reservation_closed'
+  | 'usage_not_found'
+  | 'idempotency_conflict'
+  | 'invalid_events'
+  | 'clock_backwards'
+  | 'test_clock_disabled'
+  | 'unauthorized'
+  | 'not_found'
+  | 'dependency_unavailable'
+  | 'unknown_job'
+  | 'invalid_signature'
+  | 'webhook_not_configured'
+  | 'internal_error';
+
+export class EngineError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}
+
+export class DependencyUnavailable extends EngineError {
+  constructor(readonly dependency: 'postgres' | 'redis', cause?: unknown) {
+    super('dependency_unavailable', `${dependency} is unavailable; retry later`, { dependency });
+    this.cause = cause;
+  }
+}

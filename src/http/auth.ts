@@ -1,0 +1,36 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { errorBody } from './errors.js';
+
+function matches(candidate: string, keys: readonly string[]): boolean {
+  const c = Buffer.from(candidate);
+  return keys.some((k) => {
+    const b = Buffer.from(k);
+    return b.length === c.length && timingSafeEqual(b, c);
+  });
+}
+
+/** The key a request presents: `Authorization: Bearer <key>`, or HTTP Basic with the key as password (browsers). */
+export function presentedKey(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization ?? '';
+  const bearer = /^Bearer\s+(.+)$/i.exec(header);
+  if (bearer) return bearer[1]!.trim();
+  const basic = /^Basic\s+(.+)$/i.exec(header);
+  if (basic) {
+    const decoded = Buffer.from(basic[1]!, 'base64').toString();
+    return decoded.slice(decoded.indexOf(':') + 1);
+  }
+  return undefined;
+}
+
+/** An onRequest hook admitting only requests that present one of `keys`. */
+export function requireKey(keys: readonly string[], realm: string, opts: { basicChallenge?: boolean } = {}) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const key = presentedKey(request);
+    if (key && matches(key, keys)) return;
+    if (opts.basicChallenge) reply.header('www-authenticate', `Basic realm="${realm}", charset="UTF-8"`);
+    return reply
+      .status(401)
+      .send(errorBody('unauthorized', key ? `that key is not valid for ${realm}` : `${realm} requires Authorization: Bearer <key>`));
+  };
+}

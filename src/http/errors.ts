@@ -1,0 +1,78 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import { DependencyUnavailable, EngineError, type ErrorCode } from '../errors.js';
+import { describeIssues } from '../validation.js';
+
+const statusOf: Partial<Record<ErrorCode, number>> = {
+  validation_failed: 400,
+  unknown_feature: 400,
+  unknown_plan: 400,
+  invalid_events: 400,
+  clock_backwards: 400,
+  invalid_signature: 400,
+  unauthorized: 401,
+  account_not_found: 404,
+  reservation_not_found: 404,
+  usage_not_found: 404,
+  not_found: 404,
+  unknown_job: 404,
+  test_clock_disabled: 404,
+  idempotency_conflict: 409,
+  reservation_closed: 409,
+  dependency_unavailable: 503,
+  webhook_not_configured: 503,
+};
+
+/** Parses untrusted input; a failure is a 400 naming each field and what is wrong with it. */
+export function parse<T extends z.ZodType>(schema: T, value: unknown, what = 'request'): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new EngineError('validation_failed', `invalid ${what}: ${describeIssues(result.error).map((i) => `${i.path}: ${i.message}`).join('; ')}`, describeIssues(result.error));
+  }
+  return result.data;
+}
+
+const pgConnectionCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006']);
+
+/** Errors thrown by a client library while its server is unreachable become a 503 naming the server. */
+export function asDependencyError(error: unknown): DependencyUnavailable | undefined {
+  const e = error as { code?: string; message?: string; name?: string; errors?: unknown[] };
+  const message = e.message ?? '';
+  if (
+    e.name === 'MaxRetriesPerRequestError' ||
+    /Stream isn't writeable|Connection is closed|enableOfflineQueue|Reached the max retries per request/i.test(message)
+  ) {
+    return new DependencyUnavailable('redis', error);
+  }
+  if ((e.code && pgConnectionCodes.has(e.code)) || /Connection terminated|timeout exceeded when trying to connect|the database system is/i.test(message)) {
+    return new DependencyUnavailable('postgres', error);
+  }
+  if (Array.isArray(e.errors) && e.errors.length > 0) return asDependencyError(e.errors[0]);
+  return undefined;
+}
+
+export function errorBody(code: string, message: string, details?: unknown) {
+  return { error: { code, message, ...(details === undefined ? {} : { details }) } };
+}
+
+/** One place maps errors to the contract's shape; nothing else (no stack, no SQL) leaves the process. */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | EngineError, request, reply) => {
+    const known = error instanceof EngineError ? error : asDependencyError(error);
+    if (known) {
+      const status = statusOf[known.code] ?? 400;
+      if (status >= 500) request.log.warn({ err: error }, known.message);
+      return reply.status(status).send(errorBody(known.code, known.message, known.details));
+    }
+    const fe = error as FastifyError;
+    if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+      // Fastify's own refusals: unparseable JSON, wrong content type, body too large.
+      return reply.status(fe.statusCode === 404 ? 404 : 400).send(errorBody('validation_failed', fe.message));
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.status(500).send(errorBody('internal_error', 'internal error; it has been logged'));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
+  );
+}

@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import type { Db, Trx } from '../db/database.js';
+import type { Hold } from '../db/schema.js';
+import { EngineError } from '../errors.js';
+import { AccountBook, type Allocation } from './account-book.js';
+
+export interface HoldRequest {
+  userId: string;
+  featureKey: string;
+  cost: number;
+  ttlSeconds: number;
+}
+
+/**
+ * Holds `cost` tokens under the account's row lock, so concurrent callers can never be promised the
+ * same tokens. Returns the hold, or null when the spendable balance is short.
+ */
+export async function placeHold(trx: Trx, book: AccountBook, req: HoldRequest, now: Date): Promise<{ id: string; expiresAt: Date } | null> {
+  book.expireDue(now);
+  if (book.balance < req.cost) return null;
+  const id = randomUUID();
+  const expiresAt = new Date(now.getTime() + req.ttlSeconds * 1000);
+  const allocations = book.hold(req.cost, { occurredAt: now, featureKey: req.featureKey, holdId: id })!;
+  await trx
+    .insertInto('holds')
+    .values({
+      id,
+      user_id: req.userId,
+      feature_key: req.featureKey,
+      cost: req.cost,
+      status: 'open',
+      allocations: JSON.stringify(allocations),
+      expires_at: expiresAt,
+      created_at: now,
+    })
+    .execute();
+  return { id, expiresAt };
+}
+
+type Closing = { status: 'released' | 'expired' | 'used'; settledBy?: string | null };
+
+/** Marks a hold closed after its tokens were released or spent by the account book. */
+export async function closeHold(trx: Trx, holdId: string, closing: Closing, now: Date): Promise<void> {
+  await trx
+    .updateTable('holds')
+    .set({ status: closing.status, settled_at: now, settled_by: closing.settledBy ?? null })
+    .where('id', '=', holdId)
+    .execute();
+}
+
+async function releaseLocked(trx: Trx, book: AccountBook, hold: Hold, status: 'released' | 'expired', now: Date): Promise<void> {
+  await book.releaseHold(trx, hold.cost, hold.allocations as Allocation[], {
+    occurredAt: now,
+    featureKey: hold.feature_key,
+    holdId: hold.id,
+    metadata: { reason: status },
+  });
+  book.expireDue(now);
+  await closeHold(trx, hold.id, { status }, now);
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Releases a hold on request. Releasing twice is answered as released; a used or expired hold is closed. */
+export async function releaseHold(db: Db, holdId: string, now: Date): Promise<{ status: 'released' }> {
+  if (!uuidPattern.test(holdId)) throw new EngineError('reservation_not_found', `no reservation "${holdId}"`);
+  return db.transaction().execute(async (trx) => {
+    const found = await trx.selectFrom('holds').select('user_id').where('id', '=', holdId).executeTakeFirst();
+    if (!found) throw new EngineError('reservation_not_found', `no reservation "${holdId}"`);
+    const book = (await AccountBook.lockOne(trx, found.user_id))!;
+    // Re-read under the account lock: every change to a hold happens under its account's lock.
+    const hold = await trx.selectFrom('holds').selectAll().where('id', '=', holdId).executeTakeFirstOrThrow();
+    if (hold.status === 'released') return { status: 'released' as const };
+    if (hold.status !== 'open') {
+      throw new EngineError('reservation_closed', `reservation "${holdId}" is already ${hold.status}`, { status: hold.status });
+    }
+    await releaseLocked(trx, book, hold, 'released', now);
+    await AccountBook.flush(trx, [book], now);
+    return { status: 'released' as const };
+  });
+}
+
+/** The sweep: every open hold whose time has passed gives its tokens back. Returns how many expired. */
+export async function expireHolds(db: Db, now: Date, batchSize = 500): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const due = await db
+      .selectFrom('holds')
+      .select(['id', 'user_id'])
+      .where('status', '=', 'open')
+      .where('expires_at', '<=', now)
+      .orderBy('expires_at')
+      .limit(batchSize)
+      .execute();
+    if (due.length === 0) return total;
+    total += await db.transaction().execute(async (trx) => {
+      const books = await AccountBook.lock(trx, due.map((h) => h.user_id));
+      const holds = await trx
+        .selectFrom('holds')
+        .selectAll()
+        .where('id', 'in', due.map((h) => h.id))
+        .where('status', '=', 'open')
+        .execute();
+      for (const hold of holds) await releaseLocked(trx, books.get(hold.user_id)!, hold, 'expired', now);
+      await AccountBook.flush(trx, books.values(), now);
+      return holds.length;
+    });
+    if (due.length < batchSize) return total;
+  }
+}
+
+/** The sweep for grants: every account holding tokens past their expiry loses them, with an entry. */
+export async function expireGrants(db: Db, now: Date, batchSize = 500): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const due = await db
+      .selectFrom('grants')
+      .select('user_id')
+      .distinct()
+      .where('remaining', '>', 0)
+      .where('expires_at', '<=', now)
+      .limit(batchSize)
+      .execute();
+    if (due.length === 0) return total;
+    total += await db.transaction().execute(async (trx) => {
+      const books = await AccountBook.lock(trx, due.map((d) => d.user_id));
+      let expired = 0;
+      for (const book of books.values()) expired += book.expireDue(now);
+      await AccountBook.flush(trx, books.values(), now);
+      return expired;
+    });
+    if (due.length < batchSize) return total;
+  }
+}

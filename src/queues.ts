@@ -1,0 +1,37 @@
+import { Queue, type ConnectionOptions } from 'bullmq';
+import { z } from 'zod';
+import { queuedUsageEventSchema } from './usage/usage-event.js';
+
+/** Every queue of the engine; bull-board shows them all. */
+export const queueNames = ['usage', 'renewal', 'payment', 'notification', 'scheduled'] as const;
+export type QueueName = (typeof queueNames)[number];
+
+export const usageJobSchema = z.object({ events: z.array(queuedUsageEventSchema).min(1) });
+export type UsageJob = z.infer<typeof usageJobSchema>;
+
+export const scheduledJobSchema = z.object({ name: z.string(), asOf: z.string().optional() });
+export type ScheduledJob = z.infer<typeof scheduledJobSchema>;
+
+/** Retries wait 250 ms doubling up to 30 s, for about four hours: long enough to ride out a restart. */
+export const retryingJob = {
+  attempts: 500,
+  backoff: { type: 'capped' },
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 14 * 24 * 3600 },
+} as const;
+
+export function cappedBackoff(attemptsMade: number): number {
+  return Math.min(30_000, 250 * 2 ** Math.max(0, attemptsMade - 1));
+}
+
+export type Queues = Record<QueueName, Queue>;
+
+export function createQueues(connection: ConnectionOptions, prefix: string): Queues {
+  const make = (name: QueueName) =>
+    new Queue(name, { connection, prefix, defaultJobOptions: retryingJob, skipWaitingForReady: true });
+  return Object.fromEntries(queueNames.map((n) => [n, make(n)])) as Queues;
+}
+
+export async function closeQueues(queues: Queues): Promise<void> {
+  await Promise.all(Object.values(queues).map((q) => q.close()));
+}

@@ -1,0 +1,59 @@
+import type { FastifyInstance } from 'fastify';
+import type { Worker } from 'bullmq';
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+import { createEngine, closeEngine, type Engine } from './engine.js';
+import { buildApp } from './http/app.js';
+import { startScheduler } from './jobs/scheduler.js';
+import { startWorkers, stopWorkers } from '../workers/index.js';
+import { checkPostgres, checkRedis, ensureKeys, migrateAndSeed } from './startup.js';
+
+export interface RunningEngine {
+  engine: Engine;
+  app: FastifyInstance | null;
+  /** The port the API listens on (useful with PORT=0). */
+  port: number | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the roles this process was given: checks both services, migrates and seeds, then the API,
+ * the workers and the scheduler. `stop` drains in the safe order: stop taking requests, flush what was
+ * accepted to the queue, let in-flight jobs finish, close the pools.
+ */
+export async function runEngine(baseConfig: Config, log: Logger): Promise<RunningEngine> {
+  await checkPostgres(baseConfig);
+  await checkRedis(baseConfig, log);
+  await migrateAndSeed(baseConfig, log);
+  const config = baseConfig.roles.includes('api') ? ensureKeys(baseConfig, log) : baseConfig;
+  const engine = await createEngine(config, log);
+
+  let workers: Worker[] = [];
+  if (config.roles.includes('workers')) workers = startWorkers(engine);
+  const scheduler = config.roles.includes('scheduler') ? startScheduler(engine) : null;
+  let app: FastifyInstance | null = null;
+  let port: number | null = null;
+  if (config.roles.includes('api')) {
+    app = await buildApp(engine);
+    await app.listen({ port: config.port, host: config.host });
+    const address = app.server.address();
+    port = typeof address === 'object' && address ? address.port : config.port;
+  }
+  log.info({ roles: config.roles, port, testClock: config.testClock }, 'token engine running');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    engine,
+    app,
+    port,
+    stop() {
+      stopping ??= (async () => {
+        if (app) await app.close();
+        await scheduler?.stop();
+        await stopWorkers(workers);
+        await closeEngine(engine);
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+import { AccountBook } from '../ledger/account-book.js';
+import { placeHold } from '../ledger/holds.js';
+import { loadPriceBook } from '../catalog/prices.js';
+
+export type CheckReason = 'insufficient_tokens' | 'account_not_found' | 'unknown_feature' | 'feature_disabled';
+
+export interface CheckResult {
+  allowed: boolean;
+  cost: number;
+  balance: number;
+  reason?: CheckReason;
+  reservationId?: string;
+  expiresAt?: string;
+}
+
+export interface CheckRequest {
+  userId: string;
+  feature: string;
+  reserve?: boolean;
+  ttlSeconds: number;
+}
+
+interface CheckRow {
+  feature_exists: boolean;
+  enabled: boolean | null;
+  cost: number | null;
+  account_exists: boolean;
+  spendable: number | null;
+}
+
+/** Answers from current state in one round trip: the feature's price now and the spendable balance. */
+async function quoteForAccount(db: Db, userId: string, feature: string, now: Date): Promise<CheckRow> {
+  const { rows } = await sql<CheckRow>`
+    select f.key is not null as feature_exists, f.enabled,
+      (select p.cost from feature_prices p where p.feature_key = f.key and p.effective_from <= ${now}
+        order by p.effective_from desc limit 1) as cost,
+      a.user_id is not null as account_exists,
+      a.balance - coalesce((select sum(g.remaining) from grants g
+        where g.user_id = a.user_id and g.remaining > 0 and g.expires_at <= ${now}), 0) as spendable
+    from (select 1) as one
+    left join features f on f.key = ${feature}
+    left join accounts a on a.user_id = ${userId}`.execute(db);
+  return rows[0]!;
+}
+
+function refusal(row: Pick<CheckRow, 'feature_exists' | 'enabled' | 'account_exists'>): CheckReason | undefined {
+  if (!row.feature_exists) return 'unknown_feature';
+  if (!row.account_exists) return 'account_not_found';
+  if (!row.enabled) return 'feature_disabled';
+  return undefined;
+}
+
+export async function checkFeature(db: Db, req: CheckRequest, now: Date): Promise<CheckResult> {
+  if (!req.reserve) {
+    const row = await quoteForAccount(db, req.userId, req.feature, now);
+    const cost = row.cost ?? 0;
+    const balance = row.spendable ?? 0;
+    const reason = refusal(row) ?? (balance < cost ? 'insufficient_tokens' : undefined);
+    return reason ? { allowed: false, cost, balance, reason } : { allowed: true, cost, balance };
+  }
+  return db.transaction().execute(async (trx) => {
+    const [book, prices] = await Promise.all([AccountBook.lockOne(trx, req.userId), loadPriceBook(trx, [req.feature])]);
+    const quote = prices.quote(req.feature, now);
+    const cost = quote?.cost ?? 0;
+    book?.expireDue(now);
+    const reason = refusal({ feature_exists: !!quote, enabled: quote?.enabled ?? false, account_exists: !!book });
+    if (reason || !book) {
+      await AccountBook.flush(trx, book ? [book] : [], now);
+      return { allowed: false, cost, balance: book?.balance ?? 0, reason: reason ?? 'account_not_found' };
+    }
+    const hold = await placeHold(trx, book, { userId: req.userId, featureKey: req.feature, cost, ttlSeconds: req.ttlSeconds }, now);
+    await AccountBook.flush(trx, [book], now);
+    if (!hold) return { allowed: false, cost, balance: book.balance, reason: 'insufficient_tokens' };
+    return { allowed: true, cost, balance: book.balance, reservationId: hold.id, expiresAt: hold.expiresAt.toISOString() };
+  });
+}

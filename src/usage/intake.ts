@@ -1,0 +1,171 @@
+import type { Redis } from 'ioredis';
+import type { Db } from '../db/database.js';
+import type { Clock } from '../clock.js';
+import type { FeatureDirectory } from '../catalog/features.js';
+import { EngineError } from '../errors.js';
+import type { UsageBatcher } from './batcher.js';
+import { payloadHash, type QueuedUsageEvent, type UsageEvent } from './usage-event.js';
+
+export interface AcceptedUsage {
+  idempotencyKey: string;
+  status: 'queued' | 'applied' | 'rejected';
+}
+
+/** What Redis remembers of an accepted, not yet settled event: its fingerprint and the time we gave it. */
+interface InFlightRecord {
+  h: string;
+  o: string;
+  f: string;
+  u: string;
+}
+
+// Reads the record of a key or, if there is none, writes ours: one round trip, no race between the two.
+const claimScript = `
+local current = redis.call('GET', KEYS[1])
+if current then return current end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return false`;
+
+const FUTURE_SKEW_MS = 5 * 60_000;
+
+/**
+ * Accepts usage events for the queue: validates them against the catalog and the accounts, enforces
+ * "same key, same payload" (409 otherwise), and hands them to the batcher. Used by HTTP and by the
+ * in-process producer alike, so both follow the same rules.
+ */
+export class UsageIntake {
+  constructor(
+    private readonly deps: {
+      db: Db;
+      redis: Redis;
+      batcher: UsageBatcher;
+      features: FeatureDirectory;
+      clock: Clock;
+      keyPrefix: string;
+      idempotencyTtlSeconds: number;
+    },
+  ) {
+    if (!('claimUsageKey' in deps.redis)) deps.redis.defineCommand('claimUsageKey', { numberOfKeys: 1, lua: claimScript });
+  }
+
+  private redisKey(idempotencyKey: string): string {
+    return `${this.deps.keyPrefix}:usage-key:${idempotencyKey}`;
+  }
+
+  async accept(input: UsageEvent[]): Promise<AcceptedUsage[]> {
+    const { db, features, clock } = this.deps;
+    const now = await clock.now();
+    const events = this.dedupe(input);
+
+    const late = events.filter((e) => e.occurredAt && new Date(e.occurredAt).getTime() > now.getTime() + FUTURE_SKEW_MS);
+    if (late.length > 0) {
+      throw new EngineError('validation_failed', 'occurredAt lies in the future', {
+        idempotencyKeys: late.map((e) => e.idempotencyKey),
+      });
+    }
+    const unknown = await features.unknown(events.map((e) => e.feature));
+    if (unknown.length > 0) {
+      throw new EngineError('unknown_feature', `unknown feature: ${unknown.join(', ')}`, { features: unknown });
+    }
+    const userIds = [...new Set(events.map((e) => e.userId))];
+    const keys = events.map((e) => e.idempotencyKey);
+    const [accounts, settled] = await Promise.all([
+      db.selectFrom('accounts').select('user_id').where('user_id', 'in', userIds).execute(),
+      db.selectFrom('usage_events').select(['idempotency_key', 'payload_hash', 'status']).where('idempotency_key', 'in', keys).execute(),
+    ]);
+    const known = new Set(accounts.map((a) => a.user_id));
+    const missing = userIds.filter((u) => !known.has(u));
+    if (missing.length > 0) {
+      throw new EngineError('account_not_found', `no account for userId: ${missing.join(', ')}`, { userIds: missing });
+    }
+    const settledByKey = new Map(settled.map((s) => [s.idempotency_key, s]));
+    const conflicts = events.filter((e) => {
+      const s = settledByKey.get(e.idempotencyKey);
+      return s !== undefined && s.payload_hash !== payloadHash(e);
+    });
+    if (conflicts.length > 0) throw conflictError(conflicts.map((e) => e.idempotencyKey));
+
+    const open = events.filter((e) => !settledByKey.has(e.idempotencyKey));
+    const queued = await this.claim(open, now);
+    if (queued.length > 0) await this.deps.batcher.add(queued);
+    return events.map((e) => ({
+      idempotencyKey: e.idempotencyKey,
+      status: settledByKey.get(e.idempotencyKey)?.status ?? 'queued',
+    }));
+  }
+
+  /** The same key twice in one request is one event if the payloads agree, and a conflict if not. */
+  private dedupe(input: UsageEvent[]): UsageEvent[] {
+    const byKey = new Map<string, UsageEvent>();
+    const conflicts: string[] = [];
+    for (const e of input) {
+      const first = byKey.get(e.idempotencyKey);
+      if (!first) byKey.set(e.idempotencyKey, e);
+      else if (payloadHash(first) !== payloadHash(e)) conflicts.push(e.idempotencyKey);
+    }
+    if (conflicts.length > 0) throw conflictError([...new Set(conflicts)]);
+    return [...byKey.values()];
+  }
+
+  /**
+   * Records each open key's fingerprint in Redis (or finds the one recorded). A replay of an accepted
+   * event is enqueued again with its first occurredAt: the worker settles a key once, and re-enqueueing
+   * covers an earlier accept whose enqueue failed. If any key conflicts, the keys this call recorded are
+   * forgotten again, so a refused request leaves nothing behind.
+   */
+  private async claim(events: UsageEvent[], now: Date): Promise<QueuedUsageEvent[]> {
+    if (events.length === 0) return [];
+    const redis = this.deps.redis as Redis & { claimUsageKey(key: string, value: string, ttl: number): Promise<string | null> };
+    const pipeline = redis.pipeline();
+    const records = events.map((e) => {
+      const record: InFlightRecord = { h: payloadHash(e), o: e.occurredAt ? new Date(e.occurredAt).toISOString() : now.toISOString(), f: e.feature, u: e.userId };
+      (pipeline as unknown as typeof redis).claimUsageKey(this.redisKey(e.idempotencyKey), JSON.stringify(record), this.deps.idempotencyTtlSeconds);
+      return record;
+    });
+    const results = (await pipeline.exec()) ?? [];
+    const conflicts: string[] = [];
+    const newlyClaimed: string[] = [];
+    const queued = events.map((e, i) => {
+      const [error, existing] = results[i] ?? [new Error('no reply')];
+      if (error) throw error;
+      let record = records[i]!;
+      if (existing) {
+        const found = JSON.parse(existing as string) as InFlightRecord;
+        if (found.h !== record.h) conflicts.push(e.idempotencyKey);
+        record = found;
+      } else newlyClaimed.push(e.idempotencyKey);
+      return toQueued(e, record);
+    });
+    if (conflicts.length > 0) {
+      if (newlyClaimed.length > 0) await redis.del(...newlyClaimed.map((k) => this.redisKey(k)));
+      throw conflictError(conflicts);
+    }
+    return queued;
+  }
+
+  /** An accepted event that has not settled yet, as Redis remembers it. */
+  async inFlight(idempotencyKey: string): Promise<{ feature: string; occurredAt: Date; userId: string } | undefined> {
+    const raw = await this.deps.redis.get(this.redisKey(idempotencyKey));
+    if (!raw) return undefined;
+    const r = JSON.parse(raw) as InFlightRecord;
+    return { feature: r.f, occurredAt: new Date(r.o), userId: r.u };
+  }
+}
+
+function toQueued(e: UsageEvent, record: InFlightRecord): QueuedUsageEvent {
+  return {
+    userId: e.userId,
+    feature: e.feature,
+    idempotencyKey: e.idempotencyKey,
+    occurredAt: record.o,
+    payloadHash: record.h,
+    ...(e.reservationId ? { reservationId: e.reservationId.toLowerCase() } : {}),
+    ...(e.metadata ? { metadata: e.metadata } : {}),
+  };
+}
+
+function conflictError(keys: string[]): EngineError {
+  return new EngineError('idempotency_conflict', `idempotencyKey reused with a different payload: ${keys.join(', ')}`, {
+    idempotencyKeys: keys,
+  });
+}

@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import { stringify } from 'safe-stable-stringify';
+import { z } from 'zod';
+import { featureKeySchema, isoTimestamp, userIdSchema } from '../validation.js';
+
+/** A usage event as a service reports it. */
+export const usageEventSchema = z.strictObject({
+  userId: userIdSchema,
+  feature: featureKeySchema,
+  idempotencyKey: z.string().min(1, 'idempotencyKey must not be empty').max(255, 'idempotencyKey is at most 255 characters'),
+  occurredAt: isoTimestamp.optional(),
+  reservationId: z.uuid({ error: 'reservationId must be a UUID' }).optional(),
+  metadata: z
+    .record(z.string(), z.unknown())
+    .refine((m) => JSON.stringify(m).length <= 4096, 'metadata is at most 4 KiB of JSON')
+    .optional(),
+});
+export type UsageEvent = z.infer<typeof usageEventSchema>;
+
+export const MAX_BATCH = 1000;
+export const usageBatchSchema = z.strictObject({
+  events: z.array(z.unknown()).min(1, 'events must hold at least one event').max(MAX_BATCH, `events holds at most ${MAX_BATCH}`),
+});
+
+/** A usage event as it travels in a `usage` job: its time fixed and its payload fingerprinted. */
+export const queuedUsageEventSchema = z.object({
+  userId: z.string(),
+  feature: z.string(),
+  idempotencyKey: z.string(),
+  occurredAt: z.string(),
+  reservationId: z.string().optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  payloadHash: z.string(),
+});
+export type QueuedUsageEvent = z.infer<typeof queuedUsageEventSchema>;
+
+/**
+ * "The same payload" is what the caller sent, not what we defaulted: an event without occurredAt
+ * replayed later is the same event.
+ */
+export function payloadHash(e: UsageEvent): string {
+  const canonical = stringify({
+    userId: e.userId,
+    feature: e.feature,
+    occurredAt: e.occurredAt ? new Date(e.occurredAt).toISOString() : null,
+    reservationId: e.reservationId?.toLowerCase() ?? null,
+    metadata: e.metadata ?? null,
+  });
+  return createHash('sha256').update(canonical!).digest('base64url');
+}

@@ -1,0 +1,34 @@
+import { UnrecoverableError, Worker } from 'bullmq';
+import type { Engine } from '../src/engine.js';
+import { cappedBackoff, usageJobSchema } from '../src/queues.js';
+import { applyUsage } from '../src/usage/apply-usage.js';
+import { runStandalone } from './standalone.js';
+
+/** Applies usage jobs to the ledger, one transaction per job (many events each). */
+export function startUsageWorker(engine: Engine): Worker {
+  const worker = new Worker(
+    'usage',
+    async (job) => {
+      const parsed = usageJobSchema.safeParse(job.data);
+      if (!parsed.success) throw new UnrecoverableError(`malformed usage job: ${parsed.error.message}`);
+      const now = await engine.clock.now();
+      const outcomes = await engine.db.transaction().execute((trx) => applyUsage(trx, parsed.data.events, now));
+      const counts = { applied: 0, rejected: 0, duplicate: 0 };
+      for (const o of outcomes) counts[o.status]++;
+      return counts;
+    },
+    {
+      connection: engine.workerConnection,
+      prefix: engine.config.queuePrefix,
+      concurrency: engine.config.usageConcurrency,
+      settings: { backoffStrategy: cappedBackoff },
+    },
+  );
+  worker.on('failed', (job, error) =>
+    engine.log.warn({ err: error, jobId: job?.id, attempts: job?.attemptsMade }, 'usage job failed; it will be retried'),
+  );
+  worker.on('error', (error) => engine.log.error({ err: error }, 'usage worker error'));
+  return worker;
+}
+
+runStandalone(import.meta.url, 'usage', startUsageWorker);
