@@ -9,6 +9,7 @@ import { usageRoutes } from './routes/usage.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { clockRoutes } from './routes/admin/clock.js';
 import { jobRoutes } from './routes/admin/jobs.js';
+import { adminCatalogRoutes } from './routes/admin/catalog.js';
 
 /** The HTTP adapter: routes parse input and call the domain; auth and error mapping live here once. */
 export async function buildApp(engine: Engine): Promise<FastifyInstance> {
@@ -34,6 +35,7 @@ export async function buildApp(engine: Engine): Promise<FastifyInstance> {
     admin.addHook('onRequest', requireKey(engine.config.adminKeys, 'the admin API', { basicChallenge: true }));
     clockRoutes(admin, engine);
     jobRoutes(admin, engine);
+    adminCatalogRoutes(admin, engine);
   });
   return app;
 }

@@ -34,3 +34,9 @@ export function requireKey(keys: readonly string[], realm: string, opts: { basic
       .send(errorBody('unauthorized', key ? `that key is not valid for ${realm}` : `${realm} requires Authorization: Bearer <key>`));
   };
 }
+
+/** Who made an admin change, for the audit log: the key's last characters, never the key itself. */
+export function adminActor(request: FastifyRequest): string {
+  const key = presentedKey(request) ?? '';
+  return `admin-key:…${key.slice(-4)}`;
+}

@@ -1,0 +1,35 @@
+import type { Db } from '../db/database.js';
+import { EngineError } from '../errors.js';
+import { audit } from '../admin/audit.js';
+import { loadPriceBook } from './prices.js';
+
+export interface FeatureChange {
+  cost?: number | undefined;
+  enabled?: boolean | undefined;
+}
+
+/**
+ * A cost change adds a price version in force from `now`: uses that occurred before keep the price
+ * they had, even when reported later. Audited with the actor, before and after.
+ */
+export async function changeFeature(db: Db, key: string, change: FeatureChange, actor: string, now: Date) {
+  return db.transaction().execute(async (trx) => {
+    const feature = await trx.selectFrom('features').selectAll().where('key', '=', key).forUpdate().executeTakeFirst();
+    if (!feature) throw new EngineError('unknown_feature', `no feature "${key}"`, { feature: key });
+    const quote = (await loadPriceBook(trx, [key])).quote(key, now)!;
+    const before = { cost: quote.baseCost, enabled: feature.enabled };
+    if (change.cost !== undefined && change.cost !== quote.baseCost) {
+      await trx
+        .insertInto('feature_prices')
+        .values({ feature_key: key, cost: change.cost, effective_from: now, changed_by: actor })
+        .onConflict((oc) => oc.columns(['feature_key', 'effective_from']).doUpdateSet({ cost: change.cost!, changed_by: actor }))
+        .execute();
+    }
+    if (change.enabled !== undefined && change.enabled !== feature.enabled) {
+      await trx.updateTable('features').set({ enabled: change.enabled }).where('key', '=', key).execute();
+    }
+    const after = { cost: change.cost ?? before.cost, enabled: change.enabled ?? before.enabled };
+    await audit(trx, { actor, action: 'feature.update', subject: `feature:${key}`, before, after, at: now });
+    return { key, ...after, effectiveFrom: now.toISOString() };
+  });
+}

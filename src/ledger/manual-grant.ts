@@ -1,0 +1,47 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../db/database.js';
+import { EngineError } from '../errors.js';
+import { audit } from '../admin/audit.js';
+import { AccountBook } from './account-book.js';
+
+export interface ManualGrant {
+  userId: string;
+  tokens: number;
+  reason: string;
+  expiresAt?: Date | undefined;
+  /** Lets an operator retry a grant safely; a fresh key is made when none is given. */
+  idempotencyKey?: string | undefined;
+}
+
+/** An admin's grant (bonus or adjustment): a ledger entry and an audit record in one transaction. */
+export async function grantManually(db: Db, g: ManualGrant, actor: string, now: Date) {
+  if (g.expiresAt && g.expiresAt.getTime() <= now.getTime()) {
+    throw new EngineError('validation_failed', 'expiresAt must be in the future', { expiresAt: g.expiresAt.toISOString() });
+  }
+  return db.transaction().execute(async (trx) => {
+    const book = await AccountBook.lockOne(trx, g.userId);
+    if (!book) throw new EngineError('account_not_found', `no account for userId "${g.userId}"`, { userId: g.userId });
+    const key = `admin:${g.idempotencyKey ?? randomUUID()}`;
+    const grantId = await book.grant(trx, {
+      source: 'adjustment',
+      sourceRef: actor,
+      tokens: g.tokens,
+      expiresAt: g.expiresAt ?? null,
+      idempotencyKey: key,
+      occurredAt: now,
+      metadata: { reason: g.reason },
+    });
+    await AccountBook.flush(trx, [book], now);
+    if (grantId !== null) {
+      await audit(trx, {
+        actor,
+        action: 'grant.create',
+        subject: `account:${g.userId}`,
+        before: null,
+        after: { grantId, tokens: g.tokens, reason: g.reason, expiresAt: g.expiresAt?.toISOString() ?? null },
+        at: now,
+      });
+    }
+    return { grantId, duplicate: grantId === null, balance: book.balance };
+  });
+}

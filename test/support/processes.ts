@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
+
+export interface EngineProcess {
+  child: ChildProcess;
+  port: number | null;
+  output: string[];
+  /** Sends SIGTERM and waits for the process to exit; returns its exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+/** Runs `npm start`'s entry point as a separate OS process with the given environment and roles. */
+export async function spawnEngine(env: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<EngineProcess> {
+  const child = spawn(tsx, ['src/main.ts'], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const ready = new Promise<number | null>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`engine process did not start:\n${output.join('\n')}`)), opts.timeoutMs ?? 30_000);
+    const onLine = (line: string) => {
+      output.push(line);
+      if (line.includes('token engine running')) {
+        clearTimeout(timer);
+        try {
+          resolve((JSON.parse(line) as { port: number | null }).port);
+        } catch {
+          resolve(null);
+        }
+      }
+    };
+    createInterface({ input: child.stdout! }).on('line', onLine);
+    createInterface({ input: child.stderr! }).on('line', onLine);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`engine process exited with ${code}:\n${output.join('\n')}`));
+    });
+  });
+  const port = await ready;
+  return {
+    child,
+    port,
+    output,
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Runs the engine's entry expecting it to fail at start; resolves with its exit code and output. */
+export async function runToExit(env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
+  const child = spawn(tsx, ['src/main.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  clearTimeout(timer);
+  return { code, output };
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    // Each file runs its own engine against the shared PostgreSQL and Redis: two cores, three files at once.
+    maxWorkers: 3,
+    testTimeout: 60_000,
+    hookTimeout: 90_000,
+  },
+});
