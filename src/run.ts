@@ -48,10 +48,20 @@ export async function runEngine(baseConfig: Config, log: Logger): Promise<Runnin
     port,
     stop() {
       stopping ??= (async () => {
-        if (app) await app.close();
+        if (app) {
+          // Keep-alive connections that finish their last request during the drain go idle after
+          // close() has already swept the idle ones; keep sweeping so the drain ends.
+          const sweeper = setInterval(() => app!.server.closeIdleConnections(), 100);
+          await app.close();
+          clearInterval(sweeper);
+        }
+        log.debug('api closed');
         await scheduler?.stop();
+        log.debug('scheduler stopped');
         await stopWorkers(workers);
+        log.debug('workers stopped');
         await closeEngine(engine);
+        log.debug('connections closed');
       })();
       return stopping;
     },

@@ -3,7 +3,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
+// One OS process per engine (no tsx wrapper in between), so signals reach the engine itself.
+const nodeArgs = ['--import', 'tsx', 'src/main.ts'];
 
 export interface EngineProcess {
   child: ChildProcess;
@@ -16,9 +17,10 @@ export interface EngineProcess {
 
 /** Runs `npm start`'s entry point as a separate OS process with the given environment and roles. */
 export async function spawnEngine(env: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<EngineProcess> {
-  const child = spawn(tsx, ['src/main.ts'], {
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: root,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    // The readiness line is logged at info.
+    env: { ...process.env, ...env, LOG_LEVEL: process.env.CHILD_LOG_LEVEL ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
@@ -58,7 +60,7 @@ export async function spawnEngine(env: Record<string, string>, opts: { timeoutMs
 
 /** Runs the engine's entry expecting it to fail at start; resolves with its exit code and output. */
 export async function runToExit(env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
-  const child = spawn(tsx, ['src/main.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, nodeArgs, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));

@@ -1,0 +1,42 @@
+// autocannon ships no types; this declares the part of its API the benchmark uses.
+declare module 'autocannon' {
+  namespace autocannon {
+    interface Options {
+      url: string;
+      method?: string;
+      headers?: Record<string, string>;
+      body?: string;
+      connections?: number;
+      pipelining?: number;
+      /** Seconds. */
+      duration?: number;
+    }
+    /** Percentiles of a histogram; autocannon records latency in whole milliseconds. */
+    interface Histogram {
+      average: number;
+      mean: number;
+      stddev: number;
+      min: number;
+      max: number;
+      p50: number;
+      p90: number;
+      p99: number;
+      total: number;
+    }
+    interface Result {
+      /** Seconds. */
+      duration: number;
+      errors: number;
+      timeouts: number;
+      non2xx: number;
+      latency: Histogram;
+      requests: Histogram & { sent: number };
+    }
+    interface Instance extends PromiseLike<Result> {
+      /** Every response, with its time in (fractional) milliseconds. */
+      on(event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): this;
+    }
+  }
+  function autocannon(opts: autocannon.Options): autocannon.Instance;
+  export = autocannon;
+}

@@ -1,0 +1,53 @@
+import { Queue, Worker } from 'bullmq';
+import { retryingJob } from '../src/queues.js';
+import { bullmqConnection, type Isolation } from './isolation.js';
+
+export interface CeilingLoad {
+  jobs: number;
+  /** Jobs per addBulk call. */
+  bulk: number;
+  concurrency: number;
+}
+
+export interface BullmqCeiling {
+  jobs: number;
+  concurrency: number;
+  seconds: number;
+  jobsPerSecond: number;
+}
+
+/**
+ * BullMQ alone on the same Redis: a worker whose processor does nothing, at the usage worker's
+ * concurrency, with the engine's job options; from the first addBulk to the last job completed.
+ */
+export async function measureBullmqCeiling(iso: Isolation, load: CeilingLoad): Promise<BullmqCeiling> {
+  const connection = bullmqConnection(iso);
+  const queue = new Queue('noop-ceiling', { connection, prefix: iso.prefix, defaultJobOptions: retryingJob });
+  const worker = new Worker('noop-ceiling', async () => {}, {
+    connection,
+    prefix: iso.prefix,
+    concurrency: load.concurrency,
+  });
+  try {
+    await Promise.all([queue.waitUntilReady(), worker.waitUntilReady()]);
+    let completed = 0;
+    const done = new Promise<void>((resolve, reject) => {
+      worker.on('completed', () => {
+        if (++completed === load.jobs) resolve();
+      });
+      worker.on('failed', (_job, error) => reject(error));
+    });
+
+    const t0 = performance.now();
+    for (let start = 0; start < load.jobs; start += load.bulk) {
+      const n = Math.min(load.bulk, load.jobs - start);
+      await queue.addBulk(Array.from({ length: n }, (_, i) => ({ name: 'noop', data: { n: start + i } })));
+    }
+    await done;
+    const seconds = (performance.now() - t0) / 1000;
+    return { jobs: load.jobs, concurrency: load.concurrency, seconds, jobsPerSecond: load.jobs / seconds };
+  } finally {
+    await worker.close();
+    await queue.close();
+  }
+}

@@ -1,0 +1,98 @@
+// npm run bench: end-to-end usage throughput (200 accounts, then one hot account), BullMQ's no-op
+// ceiling on the same Redis, and POST /v1/check latency, on a throwaway database and Redis prefix.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { cleanup, isolation } from './isolation.js';
+import { startEngine, type BenchEngine } from './engine.js';
+import { describeMachine } from './machine.js';
+import { featureCost, measureUsageThroughput, openAccounts } from './usage-throughput.js';
+import { measureBullmqCeiling } from './bullmq-ceiling.js';
+import { measureCheckLatency } from './check-latency.js';
+import { markdown, TARGETS, type BenchResults } from './report.js';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 30_000);
+const ACCOUNTS = 200;
+const PLAN = 'enterprise_pro';
+const FEATURE = 'profile_basic';
+const BATCH_SIZE = 1000;
+const BATCHES_IN_FLIGHT = 4;
+const CHECK = { connections: 10, seconds: Number(process.env.BENCH_CHECK_SECONDS ?? 10), warmupSeconds: 2 };
+
+const step = (what: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${what}`);
+
+const iso = isolation();
+let engine: BenchEngine | undefined;
+let cleaned: Promise<void> | undefined;
+const tidy = () =>
+  (cleaned ??= (async () => {
+    await engine?.stop();
+    const { keysDeleted } = await cleanup(iso);
+    step(`cleaned up: dropped ${iso.databaseUrl.split('/').pop()}, deleted ${keysDeleted} Redis keys under ${iso.prefix}:`);
+  })());
+process.once('SIGINT', () => void tidy().finally(() => process.exit(130)));
+
+try {
+  step(`starting the engine (database ${iso.databaseUrl.split('/').pop()}, prefix ${iso.prefix})`);
+  engine = await startEngine(iso);
+  const { config } = engine;
+  const machine = await describeMachine(config.databaseUrl, config.redisUrl);
+  const cost = await featureCost(engine, FEATURE);
+
+  const spreadIds = Array.from({ length: ACCOUNTS }, (_, i) => `bench-spread-${String(i).padStart(3, '0')}`);
+  const hotId = 'bench-hot';
+  step(`opening ${ACCOUNTS + 1} ${PLAN} accounts`);
+  await openAccounts(engine, spreadIds, PLAN, Math.ceil(EVENTS / ACCOUNTS) * cost);
+  await openAccounts(engine, [hotId], PLAN, EVENTS * cost);
+
+  const load = { feature: FEATURE, events: EVENTS, batchSize: BATCH_SIZE, inFlight: BATCHES_IN_FLIGHT };
+  step(`usage, spread: ${EVENTS} events over ${ACCOUNTS} accounts`);
+  const usageSpread = await measureUsageThroughput(engine, { ...load, label: 'spread', userIds: spreadIds }, cost);
+  step(`usage, hot: ${EVENTS} events to one account`);
+  const usageHot = await measureUsageThroughput(engine, { ...load, label: 'hot', userIds: [hotId] }, cost);
+
+  step(`POST /v1/check: ${CHECK.connections} connections, ${CHECK.seconds} s`);
+  const check = await measureCheckLatency(engine, { ...CHECK, userId: spreadIds[0]!, feature: FEATURE });
+
+  await engine.stop();
+  step(`BullMQ no-op ceiling: ${EVENTS} jobs, concurrency ${config.usageConcurrency} (engine stopped)`);
+  const bullmqNoop = await measureBullmqCeiling(iso, { jobs: EVENTS, bulk: BATCH_SIZE, concurrency: config.usageConcurrency });
+
+  const ratios = {
+    spreadOverNoop: usageSpread.eventsPerSecond / bullmqNoop.jobsPerSecond,
+    hotOverSpread: usageHot.eventsPerSecond / usageSpread.eventsPerSecond,
+  };
+  const results: BenchResults = {
+    at: new Date().toISOString(),
+    machine,
+    setup: {
+      topology: engine.topology,
+      plan: PLAN,
+      feature: FEATURE,
+      batchSize: BATCH_SIZE,
+      batchesInFlight: BATCHES_IN_FLIGHT,
+      usageConcurrency: config.usageConcurrency,
+      usageShards: config.usageShards,
+      batchMaxEvents: config.batchMaxEvents,
+    },
+    usageSpread,
+    usageHot,
+    bullmqNoop,
+    ratios,
+    check,
+    targets: {
+      spreadOverNoop: ratios.spreadOverNoop >= TARGETS.spreadOverNoop,
+      hotOverSpread: ratios.hotOverSpread >= TARGETS.hotOverSpread,
+      checkP99: check.p99Ms < TARGETS.checkP99Ms,
+    },
+  };
+  const out = fileURLToPath(new URL('./results/latest.json', import.meta.url));
+  mkdirSync(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(markdown(results));
+  step(`wrote ${out}`);
+} catch (error) {
+  process.exitCode = 1;
+  console.error(error);
+} finally {
+  await tidy();
+}
