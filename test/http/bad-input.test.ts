@@ -85,7 +85,7 @@ describe('bad input gets a 400 (or 404) naming what is wrong, and changes nothin
       body: '{"userId": ',
     });
     expect(r.status).toBe(400);
-    expect((await r.json()).error.code).toBe('validation_failed');
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('validation_failed');
   });
 
   it('an unknown route is a 404 in the contract shape', async () => {
