@@ -1,0 +1,66 @@
+import type { Trx } from '../db/database.js';
+import { getPlan } from '../catalog/plans.js';
+import { AccountBook } from '../ledger/account-book.js';
+import { EngineError } from '../errors.js';
+import { renewDue } from './renewal.js';
+import { loadSubscription, saveSubscription } from './subscriptions.js';
+
+export interface PlanChange {
+  change: 'upgrade' | 'downgrade' | 'none';
+  planId: string;
+  effectiveAt: Date;
+  tokensGranted: number;
+  pendingPlanId: string | null;
+}
+
+/**
+ * An upgrade's grant for the rest of the period: the difference of monthly tokens times the fraction of
+ * the period left, rounded up: ceil((new - old) * (end - at) / (end - start)), times in milliseconds.
+ */
+export function proratedUpgrade(oldMonthly: number, newMonthly: number, period: { start: Date; end: Date }, at: Date): number {
+  const left = BigInt(Math.max(0, period.end.getTime() - at.getTime()));
+  const length = BigInt(period.end.getTime() - period.start.getTime());
+  const diff = BigInt(Math.max(0, newMonthly - oldMonthly));
+  return Number((diff * left + length - 1n) / length);
+}
+
+/**
+ * Moves an account to another plan, in the caller's transaction. An upgrade (more tokens a month) takes
+ * effect now with its prorated grant, expiring with the period; a downgrade waits for the next renewal;
+ * asking for the current plan cancels a pending downgrade.
+ */
+export async function changePlan(trx: Trx, userId: string, planId: string, now: Date): Promise<PlanChange> {
+  const book = await AccountBook.lockOne(trx, userId);
+  if (!book) throw new EngineError('account_not_found', `no account for userId "${userId}"`, { userId });
+  const target = await getPlan(trx, planId);
+  await renewDue(trx, book, now);
+  const current = await getPlan(trx, book.account.plan_id);
+  const sub = await loadSubscription(trx, userId);
+  const periodEnd = book.account.period_end;
+  let result: PlanChange;
+  if (target.monthly_tokens > current.monthly_tokens) {
+    const tokens = proratedUpgrade(current.monthly_tokens, target.monthly_tokens, { start: book.account.period_start, end: periodEnd }, now);
+    book.setPeriod({ plan_id: target.id });
+    if (tokens > 0) {
+      await book.grant(trx, {
+        source: 'plan',
+        sourceRef: target.id,
+        tokens,
+        expiresAt: periodEnd,
+        idempotencyKey: `upgrade:${userId}:${book.account.period_index}:${target.id}`,
+        occurredAt: now,
+        metadata: { upgradeFrom: current.id, prorated: true },
+      });
+    }
+    result = { change: 'upgrade', planId: target.id, effectiveAt: now, tokensGranted: tokens, pendingPlanId: null };
+  } else if (target.id !== current.id) {
+    result = { change: 'downgrade', planId: current.id, effectiveAt: periodEnd, tokensGranted: 0, pendingPlanId: target.id };
+  } else {
+    result = { change: 'none', planId: current.id, effectiveAt: now, tokensGranted: 0, pendingPlanId: null };
+  }
+  if (result.pendingPlanId !== (sub?.pending_plan_id ?? null)) {
+    await saveSubscription(trx, userId, { pending_plan_id: result.pendingPlanId }, now);
+  }
+  await AccountBook.flush(trx, [book], now);
+  return result;
+}

@@ -1,0 +1,40 @@
+import { UnrecoverableError, Worker } from 'bullmq';
+import type { Engine } from '../src/engine.js';
+import { cappedBackoff, paymentJobSchema } from '../src/queues.js';
+import { applyStripeEvent } from '../src/billing/stripe-events.js';
+import { runStandalone } from './standalone.js';
+
+/**
+ * Applies stored Stripe events, one transaction each. An event that cannot be applied as sent is marked
+ * failed (with its reason) and the job completes: only an outage (database down) makes a job retry.
+ */
+export function startPaymentWorker(engine: Engine): Worker {
+  const worker = new Worker(
+    'payment',
+    async (job) => {
+      const parsed = paymentJobSchema.safeParse(job.data);
+      if (!parsed.success) throw new UnrecoverableError(`malformed payment job: ${parsed.error.message}`);
+      const { eventId } = parsed.data;
+      const now = await engine.clock.now();
+      const outcome = await engine.db.transaction().execute((trx) => applyStripeEvent(trx, eventId, now));
+      if (!outcome) return { status: 'already_processed' };
+      const log = { eventId, jobId: job.id, userId: outcome.userId, code: outcome.code };
+      if (outcome.status === 'failed') engine.log.warn(log, `stripe event failed: ${outcome.message}`);
+      else engine.log.info(log, `stripe event ${outcome.status}: ${outcome.message}`);
+      return outcome;
+    },
+    {
+      connection: engine.workerConnection,
+      prefix: engine.config.queuePrefix,
+      concurrency: 4,
+      settings: { backoffStrategy: cappedBackoff },
+    },
+  );
+  worker.on('failed', (job, error) =>
+    engine.log.warn({ err: error, jobId: job?.id, attempts: job?.attemptsMade }, 'payment job failed; it will be retried'),
+  );
+  worker.on('error', (error) => engine.log.error({ err: error }, 'payment worker error'));
+  return worker;
+}
+
+runStandalone(import.meta.url, 'payment', startPaymentWorker);

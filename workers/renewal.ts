@@ -1,0 +1,40 @@
+import { UnrecoverableError, Worker } from 'bullmq';
+import type { Engine } from '../src/engine.js';
+import { cappedBackoff, renewalJobSchema } from '../src/queues.js';
+import { renewAccount } from '../src/billing/renewal.js';
+import { runStandalone } from './standalone.js';
+
+/** Renews one account per job, in one transaction, up to the job's asOf but never past the engine's now. */
+export function startRenewalWorker(engine: Engine): Worker {
+  const worker = new Worker(
+    'renewal',
+    async (job) => {
+      const parsed = renewalJobSchema.safeParse(job.data);
+      if (!parsed.success) throw new UnrecoverableError(`malformed renewal job: ${parsed.error.message}`);
+      const { userId, asOf } = parsed.data;
+      const now = await engine.clock.now();
+      const upTo = new Date(Math.min(new Date(asOf).getTime(), now.getTime()));
+      const renewals = await engine.db.transaction().execute((trx) => renewAccount(trx, userId, upTo));
+      if (renewals.length > 0) {
+        engine.log.info(
+          { userId, jobId: job.id, periods: renewals.map((r) => ({ index: r.periodIndex, plan: r.planId, rolledOver: r.rolledOver, lapsed: r.lapsed })) },
+          'account renewed',
+        );
+      }
+      return { renewed: renewals.length };
+    },
+    {
+      connection: engine.workerConnection,
+      prefix: engine.config.queuePrefix,
+      concurrency: 4,
+      settings: { backoffStrategy: cappedBackoff },
+    },
+  );
+  worker.on('failed', (job, error) =>
+    engine.log.warn({ err: error, jobId: job?.id, attempts: job?.attemptsMade }, 'renewal job failed; it will be retried'),
+  );
+  worker.on('error', (error) => engine.log.error({ err: error }, 'renewal worker error'));
+  return worker;
+}
+
+runStandalone(import.meta.url, 'renewal', startRenewalWorker);
