@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Engine } from '../../../engine.js';
+import { EngineError } from '../../../errors.js';
+import {
+  consumptionPerDay,
+  consumptionToday,
+  dayOf,
+  featureTotals,
+  planTotals,
+  upgradeRecommendations,
+  usersNearLimit,
+} from '../../../insight/analytics.js';
+import { parse } from '../../errors.js';
+
+const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
+const query = z.object({ from: date.optional(), to: date.optional() });
+
+export function analyticsRoutes(app: FastifyInstance, engine: Engine): void {
+  app.get('/admin/api/analytics', async (request) => {
+    const q = parse(query, request.query, 'query');
+    const now = await engine.clock.now();
+    const tz = engine.config.timeZone;
+    const to = q.to ?? dayOf(now, tz);
+    const from = q.from ?? new Date(Date.parse(`${to}T00:00:00Z`) - 29 * 86_400_000).toISOString().slice(0, 10);
+    if (from > to) throw new EngineError('validation_failed', `from (${from}) is after to (${to})`);
+    if (Date.parse(to) - Date.parse(from) > 366 * 86_400_000) throw new EngineError('validation_failed', 'the range is at most 366 days');
+    const range = { from, to };
+    const [perDay, today, features, plans, nearLimit, upgrades] = await Promise.all([
+      consumptionPerDay(engine.db, range),
+      consumptionToday(engine.db, now, tz),
+      featureTotals(engine.db, range),
+      planTotals(engine.db, range),
+      usersNearLimit(engine.db),
+      upgradeRecommendations(engine.db, now),
+    ]);
+    return {
+      range: { ...range, timeZone: tz },
+      generatedAt: now.toISOString(),
+      today,
+      totals: { tokens: perDay.reduce((s, d) => s + d.tokens, 0), uses: perDay.reduce((s, d) => s + d.uses, 0) },
+      tokensPerDay: perDay,
+      mostUsedFeatures: {
+        byTokens: [...features].sort((a, b) => b.tokens - a.tokens || b.uses - a.uses).slice(0, 10),
+        byUses: [...features].sort((a, b) => b.uses - a.uses || b.tokens - a.tokens).slice(0, 10),
+      },
+      tokensPerPlan: plans,
+      usersNearLimit: nearLimit,
+      upgradeRecommendations: upgrades,
+    };
+  });
+}

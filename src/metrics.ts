@@ -1,0 +1,73 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Queues } from './queues.js';
+
+/**
+ * The engine's Prometheus metrics, one registry per engine (not prom-client's global), so that several
+ * engines in one process (tests) never share counters.
+ */
+export interface EngineMetrics {
+  registry: Registry;
+  usageEvents: Counter<'outcome' | 'reason'>;
+  jobDuration: Histogram<'queue' | 'outcome'>;
+  notificationFailures: Counter<'channel'>;
+  reconcileViolations: Gauge<'check'>;
+}
+
+export function createMetrics(queues: Queues): EngineMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'tokens_process_' });
+  const usageEvents = new Counter({
+    name: 'tokens_usage_events_total',
+    help: 'Usage events settled by this process, by outcome (applied, rejected, duplicate) and rejection reason',
+    labelNames: ['outcome', 'reason'] as const,
+    registers: [registry],
+  });
+  const jobDuration = new Histogram({
+    name: 'tokens_job_duration_seconds',
+    help: 'Time to process one job, by queue and outcome',
+    labelNames: ['queue', 'outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const notificationFailures = new Counter({
+    name: 'tokens_notification_failures_total',
+    help: 'Notification delivery attempts that failed, by channel (webhook, email)',
+    labelNames: ['channel'] as const,
+    registers: [registry],
+  });
+  const reconcileViolations = new Gauge({
+    name: 'tokens_reconcile_violations',
+    help: 'Invariant violations found by the last reconcile run, by check',
+    labelNames: ['check'] as const,
+    registers: [registry],
+  });
+  // Queue depth and age are read from Redis when scraped, so every process reports the shared truth.
+  new Gauge({
+    name: 'tokens_queue_jobs',
+    help: 'Jobs in each queue by state',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [name, queue] of Object.entries(queues)) {
+        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+        for (const [state, n] of Object.entries(counts)) this.set({ queue: name, state }, n);
+      }
+    },
+  });
+  new Gauge({
+    name: 'tokens_queue_oldest_waiting_seconds',
+    help: 'Age of the oldest job waiting in each queue (0 when empty)',
+    labelNames: ['queue'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const now = Date.now();
+      for (const [name, queue] of Object.entries(queues)) {
+        const [oldest] = await queue.getJobs(['waiting'], -1, -1, true);
+        this.set({ queue: name }, oldest ? Math.max(0, (now - oldest.timestamp) / 1000) : 0);
+      }
+    },
+  });
+  return { registry, usageEvents, jobDuration, notificationFailures, reconcileViolations };
+}
