@@ -4,7 +4,8 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 
-const report = 'test-results/vitest.json';
+// One report per run, so two runs side by side never read each other's.
+const report = `test-results/vitest-${process.pid}.json`;
 mkdirSync('test-results', { recursive: true });
 rmSync(report, { force: true });
 const run = spawnSync(
@@ -22,5 +23,6 @@ try {
 } catch {
   failed = Math.max(failed, 1);
 }
+rmSync(report, { force: true });
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(run.status !== 0 || failed > 0 || passed === 0 ? 1 : 0);

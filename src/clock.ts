@@ -10,8 +10,9 @@ export const systemClock: Clock = {
 };
 
 /**
- * A frozen, forward-only clock shared by every process through Redis, like a payment provider's test
- * clock: until it is first set it follows real time; once set it stays put until moved again.
+ * A frozen clock shared by every process through Redis, like a payment provider's test clock: until it
+ * is first set it follows real time, and the first setting may name any time (a test starting in the
+ * past); from then on it stays put until moved, and moves only forward.
  */
 export class SharedTestClock implements Clock {
   constructor(
@@ -26,8 +27,8 @@ export class SharedTestClock implements Clock {
 
   /** Moves the clock to `target`; returns false (and changes nothing) if that would go backwards. */
   async set(target: Date): Promise<boolean> {
-    const current = await this.now();
-    if (target.getTime() < current.getTime()) return false;
+    const stored = await this.redis.get(this.key);
+    if (stored && target.getTime() < Number(stored)) return false;
     await this.redis.set(this.key, String(target.getTime()));
     return true;
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { notifyEnvShape, toNotifyConfig, webhookSecretSchema, type NotifyConfig } from './notify/notify-config.js';
 
 const csv = z
   .string()
@@ -10,6 +11,15 @@ const roles = z
   .default('api,workers,scheduler')
   .transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean))
   .pipe(z.array(z.enum(['api', 'workers', 'scheduler'])).min(1, 'name at least one role'));
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const onOff = z.enum(['on', 'off']).default('off').transform((v) => v === 'on');
 
@@ -33,8 +43,10 @@ export const configSchema = z.object({
   TOKENS_DEV_KEYS_FILE: z.string().default('.dev-keys.json'),
   STRIPE_WEBHOOK_SECRET: z.string().optional(),
   TOKENS_NOTIFY_WEBHOOK_URL: z.url().optional(),
-  TOKENS_NOTIFY_WEBHOOK_SECRET: z.string().optional(),
+  TOKENS_NOTIFY_WEBHOOK_SECRET: webhookSecretSchema.optional(),
   SMTP_URL: z.string().optional(),
+  ...notifyEnvShape,
+  TOKENS_TIMEZONE: z.string().default('UTC').refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Paris'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -60,7 +72,11 @@ export type Config = {
   notifyWebhookUrl: string | undefined;
   notifyWebhookSecret: string | undefined;
   smtpUrl: string | undefined;
+  /** Delivery, e-mail and unusual-usage settings of src/notify. */
+  notify: NotifyConfig;
   logLevel: string;
+  /** The zone that days are counted in for rollups and analytics. */
+  timeZone: string;
 };
 
 export class ConfigError extends Error {}
@@ -95,6 +111,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     notifyWebhookUrl: e.TOKENS_NOTIFY_WEBHOOK_URL,
     notifyWebhookSecret: e.TOKENS_NOTIFY_WEBHOOK_SECRET,
     smtpUrl: e.SMTP_URL,
+    notify: toNotifyConfig(e),
     logLevel: e.LOG_LEVEL,
+    timeZone: e.TOKENS_TIMEZONE,
   };
 }

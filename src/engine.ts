@@ -9,6 +9,8 @@ import { SharedTestClock, systemClock, type Clock } from './clock.js';
 import { FeatureDirectory } from './catalog/features.js';
 import { UsageBatcher } from './usage/batcher.js';
 import { UsageIntake } from './usage/intake.js';
+import { createMetrics, type EngineMetrics } from './metrics.js';
+import { RuleCache } from './pricing/rule-cache.js';
 import type { ConnectionOptions } from 'bullmq';
 
 /** Everything a role needs, built once from the configuration and passed down (no singletons). */
@@ -26,6 +28,9 @@ export interface Engine {
   features: FeatureDirectory;
   batcher: UsageBatcher;
   intake: UsageIntake;
+  metrics: EngineMetrics;
+  /** Pricing rules for /v1/check's hot path, reloaded when pricing_state.version moves. */
+  ruleCache: RuleCache;
 }
 
 export async function createEngine(config: Config, log: Logger): Promise<Engine> {
@@ -64,6 +69,8 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
     features,
     batcher,
     intake,
+    metrics: createMetrics(queues),
+    ruleCache: new RuleCache(),
   };
 }
 

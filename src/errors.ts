@@ -17,6 +17,9 @@ export type ErrorCode =
   | 'unknown_job'
   | 'invalid_signature'
   | 'webhook_not_configured'
+  | 'event_not_failed'
+  | 'notification_not_found'
+  | 'notification_not_failed'
   | 'internal_error';
 
 export class EngineError extends Error {

@@ -12,6 +12,18 @@ export type UsageJob = z.infer<typeof usageJobSchema>;
 export const scheduledJobSchema = z.object({ name: z.string(), asOf: z.string().optional() });
 export type ScheduledJob = z.infer<typeof scheduledJobSchema>;
 
+/** Renews one account whose period `periodIndex` had ended by `asOf` (job id: account and period). */
+export const renewalJobSchema = z.object({ userId: z.string(), periodIndex: z.number().int().min(0), asOf: z.string() });
+export type RenewalJob = z.infer<typeof renewalJobSchema>;
+
+/** Applies one stored Stripe event (job id: the event id). */
+export const paymentJobSchema = z.object({ eventId: z.string().min(1) });
+export type PaymentJob = z.infer<typeof paymentJobSchema>;
+
+/** One delivery of the notification outbox (a row of notification_deliveries). */
+export const notificationJobSchema = z.object({ deliveryId: z.number().int().positive() });
+export type NotificationJob = z.infer<typeof notificationJobSchema>;
+
 /** Retries wait 250 ms doubling up to 30 s, for about four hours: long enough to ride out a restart. */
 export const retryingJob = {
   attempts: 500,

@@ -2,6 +2,7 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import type { Engine } from '../src/engine.js';
 import { cappedBackoff, usageJobSchema } from '../src/queues.js';
 import { applyUsage } from '../src/usage/apply-usage.js';
+import { transactWithNotifications } from '../src/notify/delivery-jobs.js';
 import { runStandalone } from './standalone.js';
 
 /** Applies usage jobs to the ledger, one transaction per job (many events each). */
@@ -11,11 +12,21 @@ export function startUsageWorker(engine: Engine): Worker {
     async (job) => {
       const parsed = usageJobSchema.safeParse(job.data);
       if (!parsed.success) throw new UnrecoverableError(`malformed usage job: ${parsed.error.message}`);
-      const now = await engine.clock.now();
-      const outcomes = await engine.db.transaction().execute((trx) => applyUsage(trx, parsed.data.events, now));
-      const counts = { applied: 0, rejected: 0, duplicate: 0 };
-      for (const o of outcomes) counts[o.status]++;
-      return counts;
+      const stopTimer = engine.metrics.jobDuration.startTimer({ queue: 'usage' });
+      try {
+        const now = await engine.clock.now();
+        const outcomes = await transactWithNotifications(engine, (trx) => applyUsage(trx, parsed.data.events, now));
+        const counts = { applied: 0, rejected: 0, duplicate: 0 };
+        for (const o of outcomes) {
+          counts[o.status]++;
+          engine.metrics.usageEvents.inc({ outcome: o.status, reason: o.reason ?? '' });
+        }
+        stopTimer({ outcome: 'completed' });
+        return counts;
+      } catch (error) {
+        stopTimer({ outcome: 'failed' });
+        throw error;
+      }
     },
     {
       connection: engine.workerConnection,

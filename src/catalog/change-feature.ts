@@ -16,7 +16,7 @@ export async function changeFeature(db: Db, key: string, change: FeatureChange, 
   return db.transaction().execute(async (trx) => {
     const feature = await trx.selectFrom('features').selectAll().where('key', '=', key).forUpdate().executeTakeFirst();
     if (!feature) throw new EngineError('unknown_feature', `no feature "${key}"`, { feature: key });
-    const quote = (await loadPriceBook(trx, [key])).quote(key, now)!;
+    const quote = (await loadPriceBook(trx, [key], now)).quote(key, now)!;
     const before = { cost: quote.baseCost, enabled: feature.enabled };
     if (change.cost !== undefined && change.cost !== quote.baseCost) {
       await trx

@@ -14,7 +14,7 @@ export interface FeatureView {
 export async function listFeatures(exec: Executor, now: Date): Promise<FeatureView[]> {
   const [rows, book] = await Promise.all([
     exec.selectFrom('features').select(['key', 'name', 'enabled']).orderBy('key').execute(),
-    loadPriceBook(exec),
+    loadPriceBook(exec, undefined, now),
   ]);
   return rows.flatMap((row) => {
     const quote = book.quote(row.key, now);

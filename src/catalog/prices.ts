@@ -1,4 +1,5 @@
 import type { Executor } from '../db/database.js';
+import { loadRuleBook, RuleBook, type AppliedRule } from '../pricing/rule-book.js';
 import { tierOf, type Tier } from './tiers.js';
 
 /** What a feature costs at one moment, and why. */
@@ -8,6 +9,8 @@ export interface Quote {
   cost: number;
   tier: Tier;
   enabled: boolean;
+  /** The pricing rules that moved the cost away from the base price, in the order applied. */
+  rules: AppliedRule[];
 }
 
 interface FeaturePriceHistory {
@@ -18,7 +21,10 @@ interface FeaturePriceHistory {
 
 /** The price history of a set of features, loaded once per batch so that pricing a use costs no query. */
 export class PriceBook {
-  constructor(private readonly features: Map<string, FeaturePriceHistory>) {}
+  constructor(
+    private readonly features: Map<string, FeaturePriceHistory>,
+    private readonly rules: RuleBook = RuleBook.empty,
+  ) {}
 
   has(featureKey: string): boolean {
     return this.features.has(featureKey);
@@ -35,11 +41,21 @@ export class PriceBook {
       cost = price.cost;
     }
     if (cost === undefined) return undefined;
-    return { featureKey, baseCost: cost, cost, tier: tierOf(cost), enabled: feature.enabled };
+    const priced = this.rules.apply(featureKey, cost, at);
+    return { featureKey, baseCost: cost, cost: priced.cost, tier: tierOf(priced.cost), enabled: feature.enabled, rules: priced.rules };
   }
 }
 
-export async function loadPriceBook(exec: Executor, featureKeys?: readonly string[]): Promise<PriceBook> {
+/** The moments a price book must be able to price (demand levels are loaded for them). */
+export type PriceSpan = { from: Date; to: Date };
+
+export function spanOf(times: Date[]): PriceSpan {
+  const ms = times.map((t) => t.getTime());
+  return { from: new Date(Math.min(...ms)), to: new Date(Math.max(...ms)) };
+}
+
+/** Loads the price history of `featureKeys` (all features if undefined) and the pricing rules for `span`. */
+export async function loadPriceBook(exec: Executor, featureKeys: readonly string[] | undefined, span: PriceSpan | Date): Promise<PriceBook> {
   if (featureKeys && featureKeys.length === 0) return new PriceBook(new Map());
   let features = exec.selectFrom('features').select(['key', 'enabled']);
   let prices = exec
@@ -52,9 +68,13 @@ export async function loadPriceBook(exec: Executor, featureKeys?: readonly strin
     features = features.where('key', 'in', keys);
     prices = prices.where('feature_key', 'in', keys);
   }
-  const [featureRows, priceRows] = await Promise.all([features.execute(), prices.execute()]);
+  const [featureRows, priceRows, rules] = await Promise.all([
+    features.execute(),
+    prices.execute(),
+    loadRuleBook(exec, span instanceof Date ? { from: span, to: span } : span),
+  ]);
   const map = new Map<string, FeaturePriceHistory>();
   for (const f of featureRows) map.set(f.key, { enabled: f.enabled, prices: [] });
   for (const p of priceRows) map.get(p.feature_key)?.prices.push({ from: p.effective_from.getTime(), cost: p.cost });
-  return new PriceBook(map);
+  return new PriceBook(map, rules);
 }

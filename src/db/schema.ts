@@ -46,6 +46,11 @@ export interface AccountsTable {
   period_end: Timestamp;
   period_allocated: Generated<number>;
   period_used: Generated<number>;
+  /** The highest warning level already sent in the period starting at warned_period_start (src/notify). */
+  warned_level: Generated<number>;
+  warned_period_start: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** Bumped each time the account falls back under a warned level, so the next crossing is a new notification. */
+  warning_arming: Generated<number>;
   created_at: CreatedAt;
   updated_at: Timestamp;
 }
@@ -78,6 +83,7 @@ export interface HoldsTable {
   created_at: Timestamp;
   settled_at: Timestamp | null;
   settled_by: string | null;
+  pricing: Json | null;
 }
 
 export type UsageStatus = 'applied' | 'rejected';
@@ -95,6 +101,7 @@ export interface UsageEventsTable {
   occurred_at: Timestamp;
   applied_at: Timestamp;
   metadata: Json | null;
+  settled_at: ColumnType<Date, Date | string | undefined, never>;
 }
 
 export type LedgerKind = 'grant' | 'use' | 'hold' | 'release' | 'expiry' | 'reversal';
@@ -115,6 +122,10 @@ export interface LedgerEntriesTable {
   hold_id: string | null;
   usage_key: string | null;
   source: string | null;
+  /** The account's plan when the entry was made, so rollups can split by plan without history joins. */
+  plan_id: string | null;
+  /** How a use's cost was set: the base price and the pricing rules applied, or null for no rule. */
+  pricing: Json | null;
   occurred_at: Timestamp;
   created_at: CreatedAt;
   metadata: Json | null;
@@ -130,7 +141,150 @@ export interface AuditLogTable {
   at: Timestamp;
 }
 
+export interface UsageDailyTable {
+  day: ColumnType<string, string, string>;
+  feature_key: string;
+  plan_id: string;
+  uses: number;
+  tokens: number;
+}
+
+export interface ActivityDailyTable {
+  day: ColumnType<string, string, string>;
+  active_users: number;
+  uses: number;
+  tokens: number;
+  rejected: number;
+}
+
+export interface RollupStateTable {
+  name: string;
+  last_entry_id: number;
+  last_settled_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type NotificationType = 'tokens.warning' | 'tokens.alert';
+export type NotificationChannel = 'webhook' | 'email';
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'skipped';
+
+/** The outbox: one row per thing to tell, written in the transaction that caused it. */
+export interface NotificationsTable {
+  /** The stable message id (Standard Webhooks `webhook-id`). */
+  id: string;
+  /** Recording order. */
+  seq: Generated<number>;
+  key: string;
+  type: NotificationType;
+  user_id: string | null;
+  data: Json;
+  occurred_at: Timestamp;
+  created_at: CreatedAt;
+}
+
+export interface NotificationDeliveriesTable {
+  id: Generated<number>;
+  notification_id: string;
+  channel: NotificationChannel;
+  status: Generated<DeliveryStatus>;
+  /** Incremented by an admin retry, so the retried delivery gets a fresh queue job. */
+  round: Generated<number>;
+  attempts: Generated<number>;
+  last_error: string | null;
+  updated_at: Timestamp;
+  delivered_at: Timestamp | null;
+}
+
+export type AlertRule = 'burst' | 'rejections' | 'rate' | 'around_the_clock';
+
+export interface AlertsTable {
+  id: Generated<number>;
+  user_id: string;
+  rule: AlertRule;
+  window_start: Timestamp;
+  window_end: Timestamp;
+  observed: number;
+  threshold: number;
+  details: Json;
+  notification_id: string | null;
+  raised_at: Timestamp;
+}
+
+export type StripeEventStatus = 'received' | 'applied' | 'ignored' | 'failed';
+
+/** Every Stripe event received, under its id: applied once, and its outcome kept for admins. */
+export interface StripeEventsTable {
+  id: string;
+  type: string;
+  payload: Json;
+  status: Generated<StripeEventStatus>;
+  outcome_code: string | null;
+  outcome_message: string | null;
+  user_id: string | null;
+  received_at: Timestamp;
+  processed_at: Timestamp | null;
+}
+
+/** Money received (plan periods and token packs), with what it granted, for refunds and revenue. */
+export interface PaymentsTable {
+  id: Generated<number>;
+  user_id: string;
+  kind: 'plan' | 'topup';
+  plan_id: string | null;
+  tokens: Generated<number>;
+  grant_id: number | null;
+  amount_cents: number;
+  currency: string;
+  period_start: Timestamp | null;
+  period_end: Timestamp | null;
+  stripe_event_id: string;
+  checkout_session_id: string | null;
+  invoice_id: string | null;
+  payment_intent_id: string | null;
+  subscription_id: string | null;
+  refunded_cents: Generated<number>;
+  tokens_reversed: Generated<number>;
+  paid_at: Timestamp;
+}
+
+export type SubscriptionStatus = 'active' | 'lapsing' | 'lapsed';
+
+/** What payments said about an account's plan: paid through when, lapsing, or a downgrade pending. */
+export interface SubscriptionsTable {
+  user_id: string;
+  status: SubscriptionStatus;
+  paid_through: Timestamp | null;
+  lapse_reason: string | null;
+  pending_plan_id: string | null;
+  stripe_subscription_id: string | null;
+  updated_at: Timestamp;
+}
+
+export interface PricingRulesTable {
+  id: string;
+  version: number;
+  definition: Json;
+  defined_from: Timestamp;
+  defined_until: Timestamp | null;
+  changed_by: string;
+}
+
+export interface DemandLevelsTable {
+  rule_id: string;
+  computed_at: Timestamp;
+  multiplier: number;
+  uses_per_minute: number;
+}
+
+export interface PricingStateTable {
+  id: number;
+  version: number;
+}
+
 export interface Database {
+  stripe_events: StripeEventsTable;
+  payments: PaymentsTable;
+  subscriptions: SubscriptionsTable;
   plans: PlansTable;
   features: FeaturesTable;
   feature_prices: FeaturePricesTable;
@@ -140,6 +294,15 @@ export interface Database {
   usage_events: UsageEventsTable;
   ledger_entries: LedgerEntriesTable;
   audit_log: AuditLogTable;
+  notifications: NotificationsTable;
+  notification_deliveries: NotificationDeliveriesTable;
+  alerts: AlertsTable;
+  usage_daily: UsageDailyTable;
+  activity_daily: ActivityDailyTable;
+  rollup_state: RollupStateTable;
+  pricing_rules: PricingRulesTable;
+  demand_levels: DemandLevelsTable;
+  pricing_state: PricingStateTable;
 }
 
 export type Account = Selectable<AccountsTable>;

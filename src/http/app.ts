@@ -10,6 +10,18 @@ import { catalogRoutes } from './routes/catalog.js';
 import { clockRoutes } from './routes/admin/clock.js';
 import { jobRoutes } from './routes/admin/jobs.js';
 import { adminCatalogRoutes } from './routes/admin/catalog.js';
+import { adminBillingRoutes } from './routes/admin/billing.js';
+import { billingRoutes } from './routes/billing.js';
+import { stripeWebhookRoutes } from './routes/stripe-webhook.js';
+import { notificationRoutes } from './routes/admin/notifications.js';
+import { alertRoutes } from './routes/admin/alerts.js';
+import { queuesBoard } from './routes/admin/queues-board.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { dashboardRoutes } from './routes/insight.js';
+import { analyticsRoutes } from './routes/admin/analytics.js';
+import { adminPageRoutes } from './routes/admin/page.js';
+import { queueHealthRoutes } from './routes/admin/queue-health.js';
+import { pricingRoutes } from './routes/admin/pricing.js';
 
 /** The HTTP adapter: routes parse input and call the domain; auth and error mapping live here once. */
 export async function buildApp(engine: Engine): Promise<FastifyInstance> {
@@ -22,6 +34,8 @@ export async function buildApp(engine: Engine): Promise<FastifyInstance> {
   });
   installErrorHandling(app);
   healthRoutes(app, engine);
+  metricsRoutes(app, engine);
+  await stripeWebhookRoutes(app, engine);
 
   await app.register(async (service) => {
     service.addHook('onRequest', requireKey(engine.config.apiKeys, 'the service API'));
@@ -29,6 +43,8 @@ export async function buildApp(engine: Engine): Promise<FastifyInstance> {
     gatingRoutes(service, engine);
     usageRoutes(service, engine);
     catalogRoutes(service, engine);
+    billingRoutes(service, engine);
+    dashboardRoutes(service, engine);
   });
 
   await app.register(async (admin) => {
@@ -36,6 +52,19 @@ export async function buildApp(engine: Engine): Promise<FastifyInstance> {
     clockRoutes(admin, engine);
     jobRoutes(admin, engine);
     adminCatalogRoutes(admin, engine);
+    adminBillingRoutes(admin, engine);
+    notificationRoutes(admin, engine);
+    alertRoutes(admin, engine);
+    analyticsRoutes(admin, engine);
+    queueHealthRoutes(admin, engine);
+    pricingRoutes(admin, engine);
+  });
+
+  // Pages for people: a browser logs in with HTTP Basic (any user name, an admin key as password).
+  await app.register(async (pages) => {
+    pages.addHook('onRequest', requireKey(engine.config.adminKeys, 'the admin pages', { basicChallenge: true }));
+    await queuesBoard(pages, engine);
+    adminPageRoutes(pages, engine);
   });
   return app;
 }

@@ -17,8 +17,11 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   not_found: 404,
   unknown_job: 404,
   test_clock_disabled: 404,
+  notification_not_found: 404,
   idempotency_conflict: 409,
   reservation_closed: 409,
+  event_not_failed: 409,
+  notification_not_failed: 409,
   dependency_unavailable: 503,
   webhook_not_configured: 503,
 };

@@ -1,11 +1,16 @@
 import type { Engine } from '../engine.js';
 import { expireGrants, expireHolds } from '../ledger/holds.js';
+import { enqueueDueRenewals } from '../billing/due-renewals.js';
+import { sweepNotifications } from '../notify/sweep.js';
+import { raiseAlerts } from '../notify/alerts.js';
+import { runRollups } from '../insight/rollups.js';
+import { computeDemand } from '../pricing/demand.js';
 
 export type ScheduledJobRunner = (engine: Engine, asOf: Date) => Promise<Record<string, unknown>>;
 
 export interface ScheduledJobDefinition {
-  /** node-cron expression, in UTC. */
-  cron: string;
+  /** node-cron expression, in UTC; none for a job that only runs on request. */
+  cron?: string;
   description: string;
   run: ScheduledJobRunner;
 }
@@ -19,6 +24,36 @@ export const scheduledJobs: Record<string, ScheduledJobDefinition> = {
       holdsExpired: await expireHolds(engine.db, asOf),
       tokensExpired: await expireGrants(engine.db, asOf),
     }),
+  },
+  renewals: {
+    cron: '* * * * *',
+    description: 'queue a renewal job for every account whose period has ended (one per account and period)',
+    run: async (engine, asOf) => enqueueDueRenewals(engine.db, engine.queues.renewal, asOf),
+  },
+  pricing: {
+    cron: '* * * * *',
+    description: 'measure recent demand for the features of demand pricing rules and record their multipliers',
+    run: async (engine, asOf) => computeDemand(engine.db, asOf),
+  },
+  rollups: {
+    cron: '*/5 * * * *',
+    description: 'recompute the daily aggregates of the days touched since the last run',
+    run: async (engine) => runRollups(engine.db, engine.config.timeZone),
+  },
+  notifications: {
+    cron: '* * * * *',
+    description: 'queue again every notification delivery left undelivered without a queue job',
+    run: async (engine, asOf) => sweepNotifications(engine, asOf),
+  },
+  // The contract's name for the same sweep: warnings waiting in the outbox are (re)delivered.
+  warnings: {
+    description: 'the notifications sweep under the name the contract uses; runs on request only',
+    run: async (engine, asOf) => sweepNotifications(engine, asOf),
+  },
+  alerts: {
+    cron: '*/5 * * * *',
+    description: 'raise tokens.alert for unusual usage (bursts, rejection runs, inhuman rates) in the last window',
+    run: async (engine, asOf) => raiseAlerts(engine, asOf),
   },
 };
 

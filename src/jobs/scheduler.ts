@@ -10,6 +10,7 @@ import { scheduledJobs } from './scheduled-jobs.js';
 export function startScheduler(engine: Engine): { stop(): Promise<void> } {
   const tasks: ScheduledTask[] = [];
   for (const [name, def] of Object.entries(scheduledJobs)) {
+    if (!def.cron) continue;
     const task = cron.schedule(
       def.cron,
       async () => {

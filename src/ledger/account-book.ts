@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
 import type { Trx } from '../db/database.js';
 import type { Account, GrantSource, LedgerKind, NewLedgerEntry } from '../db/schema.js';
+import { recordWarnings } from '../notify/record-warnings.js';
 
-// PostgreSQL takes at most 65535 parameters per statement; an entry uses 14.
+// PostgreSQL takes at most 65535 parameters per statement; an entry uses 16.
 const ENTRY_CHUNK = 2000;
 
 /** Tokens taken from one grant, so that a release can put them back where they came from. */
@@ -28,6 +29,8 @@ export interface EntryFields {
   usageKey?: string | null;
   source?: string | null;
   metadata?: unknown;
+  /** For a use: the base price and the pricing rules that set its cost. */
+  pricing?: unknown;
 }
 
 export interface NewGrant {
@@ -120,6 +123,7 @@ export class AccountBook {
     this.entries.push({
       user_id: this.userId,
       kind,
+      plan_id: this.account.plan_id,
       amount,
       held_delta: heldDelta,
       balance_after: this.account.balance,
@@ -132,6 +136,7 @@ export class AccountBook {
       source: f.source ?? null,
       occurred_at: f.occurredAt,
       metadata: f.metadata === undefined ? null : JSON.stringify(f.metadata),
+      pricing: f.pricing === undefined ? null : JSON.stringify(f.pricing),
     });
   }
 
@@ -159,6 +164,24 @@ export class AccountBook {
   /** Remaining tokens of grants of the given sources. */
   remainingOf(sources: GrantSource[]): Array<{ id: number; remaining: number; expiresAt: Date | null; source: GrantSource }> {
     return this.grants.filter((g) => g.remaining > 0 && sources.includes(g.source)).map((g) => ({ ...g }));
+  }
+
+  /**
+   * Moves the expiry of the grants of `sources` that expire at `from` forward to `to`, for a period that
+   * ends early (a plan purchase starts a new one). Held tokens released later expire at `to` too.
+   */
+  async bringExpiryForward(trx: Trx, sources: GrantSource[], from: Date, to: Date): Promise<void> {
+    await trx
+      .updateTable('grants')
+      .set({ expires_at: to })
+      .where('user_id', '=', this.userId)
+      .where('source', 'in', sources)
+      .where('expires_at', '=', from)
+      .execute();
+    for (const g of this.grants) {
+      if (sources.includes(g.source) && g.expiresAt?.getTime() === from.getTime()) g.expiresAt = to;
+    }
+    this.sortGrants();
   }
 
   async grant(trx: Trx, g: NewGrant): Promise<number | null> {
@@ -300,6 +323,8 @@ export class AccountBook {
     for (let i = 0; i < entries.length; i += ENTRY_CHUNK) {
       await trx.insertInto('ledger_entries').values(entries.slice(i, i + ENTRY_CHUNK)).execute();
     }
+    // Threshold warnings go in the outbox in this same transaction, whatever operation moved the balance.
+    await recordWarnings(trx, touched.map((b) => b.account), now);
     for (const b of touched) {
       b.entries.length = 0;
       b.dirty = false;

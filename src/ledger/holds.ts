@@ -8,6 +8,8 @@ export interface HoldRequest {
   userId: string;
   featureKey: string;
   cost: number;
+  /** The base price and pricing rules behind `cost`: the hold keeps the price it quoted. */
+  pricing: unknown;
   ttlSeconds: number;
 }
 
@@ -30,6 +32,7 @@ export async function placeHold(trx: Trx, book: AccountBook, req: HoldRequest, n
       cost: req.cost,
       status: 'open',
       allocations: JSON.stringify(allocations),
+      pricing: JSON.stringify(req.pricing),
       expires_at: expiresAt,
       created_at: now,
     })

@@ -3,7 +3,7 @@ import type { Trx } from '../db/database.js';
 import type { Hold, UsageStatus } from '../db/schema.js';
 import { AccountBook } from '../ledger/account-book.js';
 import { closeHold } from '../ledger/holds.js';
-import { loadPriceBook } from '../catalog/prices.js';
+import { loadPriceBook, spanOf } from '../catalog/prices.js';
 import type { QueuedUsageEvent } from './usage-event.js';
 
 export type RejectionReason =
@@ -44,7 +44,7 @@ export async function applyUsage(trx: Trx, events: QueuedUsageEvent[], now: Date
   const fresh = batch.filter((e) => claimed.has(e.idempotencyKey));
 
   const [prices, holds] = await Promise.all([
-    loadPriceBook(trx, fresh.map((e) => e.feature)),
+    loadPriceBook(trx, fresh.map((e) => e.feature), spanOf(fresh.length ? fresh.map((e) => new Date(e.occurredAt)) : [now])),
     loadHolds(trx, fresh.flatMap((e) => (e.reservationId ? [e.reservationId] : []))),
   ]);
   const before = new Map([...books.values()].map((b) => [b.userId, { periodUsed: b.account.period_used }]));
@@ -76,7 +76,7 @@ export async function applyUsage(trx: Trx, events: QueuedUsageEvent[], now: Date
         continue;
       }
       // A hold keeps the price it quoted, whatever the price is now.
-      book.useHold(hold.cost, { ...fields, holdId: hold.id });
+      book.useHold(hold.cost, { ...fields, holdId: hold.id, pricing: hold.pricing ?? undefined });
       hold.status = 'used';
       usedHolds.push({ id: hold.id, by: e.idempotencyKey });
       settle('applied', hold.cost);
@@ -85,7 +85,9 @@ export async function applyUsage(trx: Trx, events: QueuedUsageEvent[], now: Date
     const quote = prices.quote(e.feature, occurredAt);
     if (!quote) settle('rejected', 0, 'unknown_feature');
     else if (!quote.enabled) settle('rejected', quote.cost, 'feature_disabled');
-    else if (!book.use(quote.cost, fields)) settle('rejected', quote.cost, 'insufficient_tokens');
+    else if (!book.use(quote.cost, { ...fields, pricing: { baseCost: quote.baseCost, rules: quote.rules } })) {
+      settle('rejected', quote.cost, 'insufficient_tokens');
+    }
     else settle('applied', quote.cost);
   }
 

@@ -3,6 +3,7 @@ import type { Db } from '../db/database.js';
 import { AccountBook } from '../ledger/account-book.js';
 import { placeHold } from '../ledger/holds.js';
 import { loadPriceBook } from '../catalog/prices.js';
+import type { RuleCache } from '../pricing/rule-cache.js';
 
 export type CheckReason = 'insufficient_tokens' | 'account_not_found' | 'unknown_feature' | 'feature_disabled';
 
@@ -23,6 +24,7 @@ export interface CheckRequest {
 }
 
 interface CheckRow {
+  pricing_version: number;
   feature_exists: boolean;
   enabled: boolean | null;
   cost: number | null;
@@ -33,7 +35,8 @@ interface CheckRow {
 /** Answers from current state in one round trip: the feature's price now and the spendable balance. */
 async function quoteForAccount(db: Db, userId: string, feature: string, now: Date): Promise<CheckRow> {
   const { rows } = await sql<CheckRow>`
-    select f.key is not null as feature_exists, f.enabled,
+    select (select version from pricing_state where id = 1) as pricing_version,
+      f.key is not null as feature_exists, f.enabled,
       (select p.cost from feature_prices p where p.feature_key = f.key and p.effective_from <= ${now}
         order by p.effective_from desc limit 1) as cost,
       a.user_id is not null as account_exists,
@@ -52,16 +55,16 @@ function refusal(row: Pick<CheckRow, 'feature_exists' | 'enabled' | 'account_exi
   return undefined;
 }
 
-export async function checkFeature(db: Db, req: CheckRequest, now: Date): Promise<CheckResult> {
+export async function checkFeature(db: Db, req: CheckRequest, now: Date, rules: RuleCache): Promise<CheckResult> {
   if (!req.reserve) {
     const row = await quoteForAccount(db, req.userId, req.feature, now);
-    const cost = row.cost ?? 0;
+    const cost = row.cost === null ? 0 : (await rules.at(db, row.pricing_version, now)).apply(req.feature, row.cost, now).cost;
     const balance = row.spendable ?? 0;
     const reason = refusal(row) ?? (balance < cost ? 'insufficient_tokens' : undefined);
     return reason ? { allowed: false, cost, balance, reason } : { allowed: true, cost, balance };
   }
   return db.transaction().execute(async (trx) => {
-    const [book, prices] = await Promise.all([AccountBook.lockOne(trx, req.userId), loadPriceBook(trx, [req.feature])]);
+    const [book, prices] = await Promise.all([AccountBook.lockOne(trx, req.userId), loadPriceBook(trx, [req.feature], now)]);
     const quote = prices.quote(req.feature, now);
     const cost = quote?.cost ?? 0;
     book?.expireDue(now);
@@ -70,7 +73,8 @@ export async function checkFeature(db: Db, req: CheckRequest, now: Date): Promis
       await AccountBook.flush(trx, book ? [book] : [], now);
       return { allowed: false, cost, balance: book?.balance ?? 0, reason: reason ?? 'account_not_found' };
     }
-    const hold = await placeHold(trx, book, { userId: req.userId, featureKey: req.feature, cost, ttlSeconds: req.ttlSeconds }, now);
+    const pricing = { baseCost: quote!.baseCost, rules: quote!.rules };
+    const hold = await placeHold(trx, book, { userId: req.userId, featureKey: req.feature, cost, pricing, ttlSeconds: req.ttlSeconds }, now);
     await AccountBook.flush(trx, [book], now);
     if (!hold) return { allowed: false, cost, balance: book.balance, reason: 'insufficient_tokens' };
     return { allowed: true, cost, balance: book.balance, reservationId: hold.id, expiresAt: hold.expiresAt.toISOString() };

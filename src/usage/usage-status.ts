@@ -31,7 +31,7 @@ export async function usageStatus(db: Db, intake: UsageIntake, idempotencyKey: s
   }
   const pending = await intake.inFlight(idempotencyKey);
   if (!pending) throw new EngineError('usage_not_found', `no usage event with idempotencyKey "${idempotencyKey}"`);
-  const quote = (await loadPriceBook(db, [pending.feature])).quote(pending.feature, pending.occurredAt);
+  const quote = (await loadPriceBook(db, [pending.feature], pending.occurredAt)).quote(pending.feature, pending.occurredAt);
   return {
     idempotencyKey,
     userId: pending.userId,

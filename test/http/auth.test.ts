@@ -14,6 +14,11 @@ describe('keys: services use API keys, admins use admin keys', () => {
     ['POST', '/v1/check', { userId: 'x', feature: 'resume_upload' }],
     ['POST', '/v1/usage', { userId: 'x', feature: 'resume_upload', idempotencyKey: 'a' }],
     ['GET', '/v1/features'],
+    ['GET', '/v1/plans'],
+    ['GET', '/v1/accounts/x/ledger'],
+    ['GET', '/v1/accounts/x/dashboard'],
+    ['GET', '/v1/usage/a'],
+    ['DELETE', '/v1/reservations/00000000-0000-4000-8000-000000000000'],
   ];
   const adminRoutes: Array<[string, string, unknown?]> = [
     ['GET', '/admin/api/clock'],
@@ -22,6 +27,12 @@ describe('keys: services use API keys, admins use admin keys', () => {
     ['POST', '/admin/api/accounts/x/grants', { tokens: 5, reason: 'x' }],
     ['POST', '/admin/api/jobs/holds/run', {}],
     ['GET', '/admin/api/audit'],
+    ['GET', '/admin/api/analytics'],
+    ['GET', '/admin/api/queues'],
+    ['GET', '/admin'],
+    ['GET', '/admin/assets/admin.js'],
+    ['GET', '/admin/queues'],
+    ['GET', '/admin/queues/api/queues'],
   ];
 
   it.each(serviceRoutes)('%s %s refuses a missing or wrong key with 401', async (method, path, body) => {

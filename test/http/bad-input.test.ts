@@ -6,6 +6,7 @@ describe('bad input gets a 400 (or 404) naming what is wrong, and changes nothin
   const valid = { userId: 'careful', feature: 'resume_upload', idempotencyKey: 'k-1' };
   beforeAll(async () => {
     engine = await startTestEngine();
+    await engine.setClock('2026-12-01T00:00:00Z');
     await engine.api('POST', '/v1/accounts', { userId: 'careful', plan: 'monthly_pro' });
   });
   afterAll(async () => engine?.stop());

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { settled, startTestEngine, waitFor, type TestEngine } from '../support/engine.js';
+import { runJob, settled, startTestEngine, type TestEngine } from '../support/engine.js';
 
 describe('grants: soonest-expiring first, expiry, and a floor the database enforces', () => {
   let engine: TestEngine;
@@ -21,10 +21,11 @@ describe('grants: soonest-expiring first, expiry, and a floor the database enfor
     await settled(engine, 's-1');
     // 3 from the promo, 2 from the plan allocation: on 2026-12-10 nothing expires, the 4 forever tokens stay.
     await engine.setClock('2026-12-11T00:00:00Z');
-    await engine.admin('POST', '/admin/api/jobs/holds/run', {});
+    await runJob(engine, 'holds');
+    expect((await engine.api('GET', '/v1/accounts/saver')).body.balance).toBe(12);
     await engine.setClock('2027-01-02T00:00:00Z');
-    await engine.admin('POST', '/admin/api/jobs/holds/run', {});
-    await waitFor(async () => (await engine.api('GET', '/v1/accounts/saver')).body.balance === 4, 'plan tokens to expire');
+    await runJob(engine, 'holds');
+    expect((await engine.api('GET', '/v1/accounts/saver')).body.balance).toBe(4);
     const entries = (await engine.api('GET', '/v1/accounts/saver/ledger')).body.entries;
     expect(entries[0]).toMatchObject({ kind: 'expiry', amount: -8, balanceAfter: 4 });
   });

@@ -26,6 +26,9 @@ export function isolation(): { databaseUrl: string; redisUrl: string; prefix: st
       TOKENS_API_KEYS: API_KEY,
       TOKENS_ADMIN_KEYS: ADMIN_KEY,
       TOKENS_TEST_CLOCK: 'on',
+      // No scheduler unless a test asks for one: its real-time cron would run jobs as of the test clock
+      // at moments the test did not choose. Tests run jobs themselves (runJob).
+      TOKENS_ROLES: 'api,workers',
       HOST: '127.0.0.1',
       PORT: '0',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
@@ -141,4 +144,18 @@ export async function settled(engine: Pick<TestEngine, 'api'>, key: string, time
     `usage ${key} to settle`,
     timeoutMs,
   );
+}
+
+/** Runs a scheduled job through the admin API and waits until its worker has finished it. */
+export async function runJob(engine: TestEngine, name: string, asOf?: string): Promise<unknown> {
+  const r = await engine.admin('POST', `/admin/api/jobs/${name}/run`, asOf ? { asOf } : {});
+  if (r.status !== 202) throw new Error(`run ${name}: ${JSON.stringify(r.body)}`);
+  const queue = engine.running.engine.queues.scheduled;
+  return waitFor(async () => {
+    // Read the state first, then the job: a job read before it completed carries no return value.
+    const state = await queue.getJobState(r.body.jobId);
+    if (state === 'failed') throw new Error(`job ${name} failed: ${(await queue.getJob(r.body.jobId))?.failedReason}`);
+    if (state !== 'completed') return undefined;
+    return (await queue.getJob(r.body.jobId))?.returnvalue ?? {};
+  }, `job ${name} to complete`);
 }

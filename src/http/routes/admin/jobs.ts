@@ -11,7 +11,7 @@ const runBody = z.strictObject({ asOf: isoTimestamp.optional() }).optional();
 
 export function jobRoutes(app: FastifyInstance, engine: Engine): void {
   app.get('/admin/api/jobs', async () => ({
-    jobs: Object.entries(scheduledJobs).map(([name, def]) => ({ name, cron: def.cron, description: def.description })),
+    jobs: Object.entries(scheduledJobs).map(([name, def]) => ({ name, cron: def.cron ?? null, description: def.description })),
   }));
 
   app.post('/admin/api/jobs/:name/run', async (request, reply) => {
