@@ -6,6 +6,7 @@ import { periodAt } from '../billing/periods.js';
 import { AccountBook } from '../ledger/account-book.js';
 import { EngineError } from '../errors.js';
 import { percentUsed, warningFor, type WarningLevel } from '../notify/warning-levels.js';
+import { loyaltyStatus, type LoyaltyView } from '../rewards/loyalty.js';
 
 export const DEFAULT_PLAN = 'free_starter';
 
@@ -20,6 +21,7 @@ export interface AccountView {
   allocatedThisPeriod: number;
   percentUsed: number;
   warning: { level: WarningLevel; message: string } | null;
+  loyalty: LoyaltyView;
 }
 
 /** The plan allocation of a period is a grant keyed by account and period, so it is given once. */
@@ -93,7 +95,11 @@ export async function expiredUnswept(exec: Executor, userId: string, now: Date):
 
 export async function getAccountView(exec: Executor, userId: string, now: Date): Promise<AccountView> {
   const account = await requireAccount(exec, userId);
-  const [plan, expired] = await Promise.all([getPlan(exec, account.plan_id), expiredUnswept(exec, userId, now)]);
+  const [plan, expired, loyalty] = await Promise.all([
+    getPlan(exec, account.plan_id),
+    expiredUnswept(exec, userId, now),
+    loyaltyStatus(exec, userId, now),
+  ]);
   const percent = percentUsed(account.period_used, account.period_allocated);
   return {
     userId: account.user_id,
@@ -106,6 +112,7 @@ export async function getAccountView(exec: Executor, userId: string, now: Date):
     allocatedThisPeriod: account.period_allocated,
     percentUsed: percent,
     warning: warningFor(percent),
+    loyalty,
   };
 }
 

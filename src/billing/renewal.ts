@@ -4,6 +4,7 @@ import { getPlan } from '../catalog/plans.js';
 import { DEFAULT_PLAN } from '../accounts/accounts.js';
 import { closePeriod, nextPeriod, openPeriod } from './cycle.js';
 import { loadSubscription, planAfter, saveSubscription } from './subscriptions.js';
+import { grantLoyaltyBonus } from '../rewards/loyalty.js';
 
 export interface Renewal {
   periodIndex: number;
@@ -13,6 +14,7 @@ export interface Renewal {
   rolledOver: number;
   /** The paid period was over and the subscription had lapsed: the account moved to Free Starter. */
   lapsed: boolean;
+  loyaltyBonus: number;
 }
 
 /**
@@ -32,7 +34,8 @@ export async function renewDue(trx: Trx, book: AccountBook, upTo: Date): Promise
     const period = nextPeriod(book.account);
     const rolledOver = await closePeriod(trx, book, ending, book.account.period_end);
     await openPeriod(trx, book, plan, period, rolledOver);
-    renewals.push({ periodIndex: period.index, start: period.start, planId: plan.id, allocated: plan.monthly_tokens, rolledOver, lapsed: after.lapsed });
+    const loyaltyBonus = await grantLoyaltyBonus(trx, book, plan, period);
+    renewals.push({ periodIndex: period.index, start: period.start, planId: plan.id, allocated: plan.monthly_tokens, rolledOver, lapsed: after.lapsed, loyaltyBonus });
     if (sub && (after.lapsed || sub.pending_plan_id)) {
       const change = after.lapsed ? { status: 'lapsed' as const, pending_plan_id: null } : { pending_plan_id: null };
       await saveSubscription(trx, book.userId, change, period.start);

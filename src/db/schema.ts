@@ -210,6 +210,27 @@ export interface AlertsTable {
   raised_at: Timestamp;
 }
 
+/**
+ * An invariant the reconcile job found broken (src/ledger/reconcile.ts), one row per episode: open
+ * (resolved_at null) while runs keep finding it, so a rerun raises no second alert.
+ */
+export interface ReconcileViolationsTable {
+  /** Drawn from the alerts' sequence, so both kinds of admin alert list in one order. */
+  id: Generated<number>;
+  check_name: string;
+  /** The account's user id, or the day of a rollup check. */
+  subject: string;
+  user_id: string | null;
+  day: ColumnType<string | null, string | null, string | null>;
+  expected: number;
+  actual: number;
+  details: Json;
+  notification_id: string | null;
+  first_seen_at: Timestamp;
+  last_seen_at: Timestamp;
+  resolved_at: Timestamp | null;
+}
+
 export type StripeEventStatus = 'received' | 'applied' | 'ignored' | 'failed';
 
 /** Every Stripe event received, under its id: applied once, and its outcome kept for admins. */
@@ -281,6 +302,32 @@ export interface PricingStateTable {
   version: number;
 }
 
+export interface CampaignsTable {
+  id: string;
+  name: string;
+  starts_at: Timestamp;
+  ends_at: Timestamp;
+  plans: string[] | null;
+  bonus_tokens: number | null;
+  bonus_percent: number | null;
+  expires_at: Timestamp | null;
+  updated_at: Timestamp;
+}
+
+export interface LoyaltySettingsTable {
+  id: number;
+  tiers: Json;
+  updated_at: Timestamp;
+}
+
+export interface PlanMovesTable {
+  id: Generated<number>;
+  user_id: string;
+  from_plan: string;
+  to_plan: string;
+  moved_at: Timestamp;
+}
+
 export interface Database {
   stripe_events: StripeEventsTable;
   payments: PaymentsTable;
@@ -297,12 +344,16 @@ export interface Database {
   notifications: NotificationsTable;
   notification_deliveries: NotificationDeliveriesTable;
   alerts: AlertsTable;
+  reconcile_violations: ReconcileViolationsTable;
   usage_daily: UsageDailyTable;
   activity_daily: ActivityDailyTable;
   rollup_state: RollupStateTable;
   pricing_rules: PricingRulesTable;
   demand_levels: DemandLevelsTable;
   pricing_state: PricingStateTable;
+  campaigns: CampaignsTable;
+  loyalty_settings: LoyaltySettingsTable;
+  plan_moves: PlanMovesTable;
 }
 
 export type Account = Selectable<AccountsTable>;

@@ -22,6 +22,7 @@ import { analyticsRoutes } from './routes/admin/analytics.js';
 import { adminPageRoutes } from './routes/admin/page.js';
 import { queueHealthRoutes } from './routes/admin/queue-health.js';
 import { pricingRoutes } from './routes/admin/pricing.js';
+import { rewardsRoutes } from './routes/admin/rewards.js';
 
 /** The HTTP adapter: routes parse input and call the domain; auth and error mapping live here once. */
 export async function buildApp(engine: Engine): Promise<FastifyInstance> {
@@ -58,6 +59,7 @@ export async function buildApp(engine: Engine): Promise<FastifyInstance> {
     analyticsRoutes(admin, engine);
     queueHealthRoutes(admin, engine);
     pricingRoutes(admin, engine);
+    rewardsRoutes(admin, engine);
   });
 
   // Pages for people: a browser logs in with HTTP Basic (any user name, an admin key as password).

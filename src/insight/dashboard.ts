@@ -81,6 +81,7 @@ export async function userDashboard(db: Db, userId: string, now: Date) {
     balance: account.balance,
     held: account.held,
     warning: account.warning,
+    loyalty: account.loyalty,
     period: account.period,
     daysUntilRenewal: daysUntil(now, periodEnd),
     projectedUse: projected,

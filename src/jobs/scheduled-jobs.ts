@@ -5,6 +5,7 @@ import { sweepNotifications } from '../notify/sweep.js';
 import { raiseAlerts } from '../notify/alerts.js';
 import { runRollups } from '../insight/rollups.js';
 import { computeDemand } from '../pricing/demand.js';
+import { runCampaigns } from '../rewards/campaigns.js';
 
 export type ScheduledJobRunner = (engine: Engine, asOf: Date) => Promise<Record<string, unknown>>;
 
@@ -34,6 +35,11 @@ export const scheduledJobs: Record<string, ScheduledJobDefinition> = {
     cron: '* * * * *',
     description: 'measure recent demand for the features of demand pricing rules and record their multipliers',
     run: async (engine, asOf) => computeDemand(engine.db, asOf),
+  },
+  campaigns: {
+    cron: '*/5 * * * *',
+    description: 'grant each running campaign bonus to the eligible accounts that have not had it',
+    run: async (engine, asOf) => ({ granted: await runCampaigns(engine.db, asOf) }),
   },
   rollups: {
     cron: '*/5 * * * *',

@@ -56,11 +56,15 @@ export interface NewGrant {
 export class AccountBook {
   readonly entries: NewLedgerEntry[] = [];
   private dirty = false;
+  /** The plan when the book was loaded (or last flushed), so a change of plan is recorded as a move. */
+  private flushedPlanId: string;
 
   private constructor(
     readonly account: Account,
     private readonly grants: LiveGrant[],
-  ) {}
+  ) {
+    this.flushedPlanId = account.plan_id;
+  }
 
   get userId(): string {
     return this.account.user_id;
@@ -322,6 +326,14 @@ export class AccountBook {
     const entries = touched.flatMap((b) => b.entries);
     for (let i = 0; i < entries.length; i += ENTRY_CHUNK) {
       await trx.insertInto('ledger_entries').values(entries.slice(i, i + ENTRY_CHUNK)).execute();
+    }
+    const moves = touched.filter((b) => b.account.plan_id !== b.flushedPlanId);
+    if (moves.length > 0) {
+      await trx
+        .insertInto('plan_moves')
+        .values(moves.map((b) => ({ user_id: b.userId, from_plan: b.flushedPlanId, to_plan: b.account.plan_id, moved_at: now })))
+        .execute();
+      for (const b of moves) b.flushedPlanId = b.account.plan_id;
     }
     // Threshold warnings go in the outbox in this same transaction, whatever operation moved the balance.
     await recordWarnings(trx, touched.map((b) => b.account), now);

@@ -68,6 +68,11 @@
     rows('top-features', analytics.mostUsedFeatures.byTokens, (f) => [f.name, f.uses, f.tokens]);
     rows('near-limit', analytics.usersNearLimit, (u) => [u.userId, u.plan, u.used + '/' + u.allocated, u.percentUsed]);
     rows('alerts', alerts.alerts.slice(0, 10), (a) => [a.raisedAt, a.userId || '', a.rule]);
+    const revenue = analytics.revenue.byCurrency;
+    text('revenue', revenue.length ? revenue.map((r) => r.revenueCents / 100 + ' ' + r.currency.toUpperCase() + ' · ' + r.centsPerToken + ' cents per token').join(' · ') : 'no payments in the range');
+    rows('revenue-features', (analytics.revenuePerFeature[0] || { features: [] }).features.slice(0, 8), (f) => [f.feature, f.tokens, f.revenueCents]);
+    rows('rules', analytics.pricingRules, (r) => [r.rule, r.uses, r.tokens, r.extraTokens]);
+    rows('rewards', analytics.rewards.granted, (g) => [g.source, g.grants, g.tokens, g.unspent]);
     rows('queues', queues.queues, (q) => [q.name, q.waiting, q.active, q.delayed, q.failed, q.oldestWaitingSeconds + ' s']);
     text('updated', 'updated ' + new Date().toLocaleTimeString() + ' · engine time ' + analytics.generatedAt);
     document.body.dataset.loaded = 'true';

@@ -11,6 +11,7 @@ import {
   upgradeRecommendations,
   usersNearLimit,
 } from '../../../insight/analytics.js';
+import { planMoves, pricingRuleEffects, revenueBetween, revenueMethod, revenuePerToken, rewardsGranted } from '../../../insight/revenue.js';
 import { parse } from '../../errors.js';
 
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
@@ -26,19 +27,25 @@ export function analyticsRoutes(app: FastifyInstance, engine: Engine): void {
     if (from > to) throw new EngineError('validation_failed', `from (${from}) is after to (${to})`);
     if (Date.parse(to) - Date.parse(from) > 366 * 86_400_000) throw new EngineError('validation_failed', 'the range is at most 366 days');
     const range = { from, to };
-    const [perDay, today, features, plans, nearLimit, upgrades] = await Promise.all([
+    const [perDay, today, features, plans, nearLimit, upgrades, revenue, moves, rewards, rules] = await Promise.all([
       consumptionPerDay(engine.db, range),
       consumptionToday(engine.db, now, tz),
       featureTotals(engine.db, range),
       planTotals(engine.db, range),
       usersNearLimit(engine.db),
       upgradeRecommendations(engine.db, now),
+      revenueBetween(engine.db, range, tz),
+      planMoves(engine.db, range, tz),
+      rewardsGranted(engine.db, range, tz),
+      pricingRuleEffects(engine.db, range, tz),
     ]);
+    const totalTokens = perDay.reduce((s, d) => s + d.tokens, 0);
+    const perToken = revenuePerToken(revenue, totalTokens, features);
     return {
       range: { ...range, timeZone: tz },
       generatedAt: now.toISOString(),
       today,
-      totals: { tokens: perDay.reduce((s, d) => s + d.tokens, 0), uses: perDay.reduce((s, d) => s + d.uses, 0) },
+      totals: { tokens: totalTokens, uses: perDay.reduce((s, d) => s + d.uses, 0) },
       tokensPerDay: perDay,
       mostUsedFeatures: {
         byTokens: [...features].sort((a, b) => b.tokens - a.tokens || b.uses - a.uses).slice(0, 10),
@@ -47,6 +54,14 @@ export function analyticsRoutes(app: FastifyInstance, engine: Engine): void {
       tokensPerPlan: plans,
       usersNearLimit: nearLimit,
       upgradeRecommendations: upgrades,
+      revenue: { method: revenueMethod, byCurrency: perToken.map(({ perFeature: _, ...r }) => r) },
+      revenuePerFeature: perToken.map((r) => ({ currency: r.currency, features: r.perFeature })),
+      upgradePatterns: moves,
+      rewards: { granted: rewards },
+      pricingRules: rules.map((r) => ({
+        ...r,
+        revenueCents: Object.fromEntries(perToken.map((p) => [p.currency, p.centsPerToken === null ? 0 : Math.round(p.centsPerToken * r.tokens)])),
+      })),
     };
   });
 }
