@@ -3,6 +3,7 @@ import type { Engine } from '../src/engine.js';
 import { cappedBackoff, paymentJobSchema } from '../src/queues.js';
 import { applyStripeEvent } from '../src/billing/stripe-events.js';
 import { runStandalone } from './standalone.js';
+import { transactWithNotifications } from '../src/notify/delivery-jobs.js';
 
 /**
  * Applies stored Stripe events, one transaction each. An event that cannot be applied as sent is marked
@@ -16,7 +17,7 @@ export function startPaymentWorker(engine: Engine): Worker {
       if (!parsed.success) throw new UnrecoverableError(`malformed payment job: ${parsed.error.message}`);
       const { eventId } = parsed.data;
       const now = await engine.clock.now();
-      const outcome = await engine.db.transaction().execute((trx) => applyStripeEvent(trx, eventId, now));
+      const outcome = await transactWithNotifications(engine, (trx) => applyStripeEvent(trx, eventId, now));
       if (!outcome) return { status: 'already_processed' };
       const log = { eventId, jobId: job.id, userId: outcome.userId, code: outcome.code };
       if (outcome.status === 'failed') engine.log.warn(log, `stripe event failed: ${outcome.message}`);

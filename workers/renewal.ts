@@ -3,6 +3,7 @@ import type { Engine } from '../src/engine.js';
 import { cappedBackoff, renewalJobSchema } from '../src/queues.js';
 import { renewAccount } from '../src/billing/renewal.js';
 import { runStandalone } from './standalone.js';
+import { transactWithNotifications } from '../src/notify/delivery-jobs.js';
 
 /** Renews one account per job, in one transaction, up to the job's asOf but never past the engine's now. */
 export function startRenewalWorker(engine: Engine): Worker {
@@ -14,7 +15,7 @@ export function startRenewalWorker(engine: Engine): Worker {
       const { userId, asOf } = parsed.data;
       const now = await engine.clock.now();
       const upTo = new Date(Math.min(new Date(asOf).getTime(), now.getTime()));
-      const renewals = await engine.db.transaction().execute((trx) => renewAccount(trx, userId, upTo));
+      const renewals = await transactWithNotifications(engine, (trx) => renewAccount(trx, userId, upTo));
       if (renewals.length > 0) {
         engine.log.info(
           { userId, jobId: job.id, periods: renewals.map((r) => ({ index: r.periodIndex, plan: r.planId, rolledOver: r.rolledOver, lapsed: r.lapsed })) },

@@ -19,9 +19,11 @@ describe('Annual Pro: billed once a year, 250 tokens every month', () => {
     expect(billing).toMatchObject({ plan: 'annual_pro', status: 'active', paidThrough: '2028-01-20T12:00:00.000Z' });
 
     const months = ['02', '03', '04', '05', '06', '07', '08', '09', '10', '11', '12'].map((m) => `2027-${m}-20T12:00:00Z`);
-    for (const at of [...months, '2028-01-20T12:00:00Z']) {
+    // Each month of the paid year also counts for loyalty: +5% (12) from the 3rd month, +10% (25) from the 6th, +20% (50) at the 12th.
+    const loyaltyBonus = [0, 0, 12, 12, 12, 25, 25, 25, 25, 25, 25, 50];
+    for (const [i, at] of [...months, '2028-01-20T12:00:00Z'].entries()) {
       const [ana] = await renewAt(engine, at, 'ana');
-      expect(ana).toMatchObject({ plan: { id: 'annual_pro', monthlyTokens: 250 }, balance: 250, allocatedThisPeriod: 250 });
+      expect(ana).toMatchObject({ plan: { id: 'annual_pro', monthlyTokens: 250 }, balance: 250 + loyaltyBonus[i]!, allocatedThisPeriod: 250 + loyaltyBonus[i]! });
     }
 
     const allocations = (await ledger(engine, 'ana')).filter((e) => e.kind === 'grant' && e.source === 'plan:annual_pro');

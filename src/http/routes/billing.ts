@@ -6,6 +6,7 @@ import { changePlan } from '../../billing/plan-change.js';
 import { paymentHistory } from '../../billing/payments.js';
 import { planIdSchema, userIdSchema } from '../../validation.js';
 import { parse } from '../errors.js';
+import { transactWithNotifications } from '../../notify/delivery-jobs.js';
 
 const userParams = z.object({ userId: userIdSchema });
 const planBody = z.strictObject({ plan: planIdSchema });
@@ -16,7 +17,7 @@ export function billingRoutes(app: FastifyInstance, engine: Engine): void {
     const { userId } = parse(userParams, request.params, 'userId');
     const { plan } = parse(planBody, request.body, 'plan change');
     const now = await engine.clock.now();
-    const change = await engine.db.transaction().execute((trx) => changePlan(trx, userId, plan, now));
+    const change = await transactWithNotifications(engine, (trx) => changePlan(trx, userId, plan, now));
     return {
       change: change.change,
       effectiveAt: change.effectiveAt.toISOString(),
