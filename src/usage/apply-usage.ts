@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { Trx } from '../db/database.js';
 import type { Hold, UsageStatus } from '../db/schema.js';
 import { AccountBook } from '../ledger/account-book.js';
@@ -23,31 +22,27 @@ export interface UsageOutcome {
   reason?: RejectionReason;
 }
 
-export interface UsageHooks {
-  /** Called with each account book after its uses are applied, before the flush (warnings live here). */
-  afterAccount?: (trx: Trx, book: AccountBook, before: { periodUsed: number }, now: Date) => Promise<void>;
-}
-
 /**
  * Applies a batch of usage events in the caller's transaction: one lock and one balance write per
- * account, one statement per table. Each event settles exactly once: its key is claimed in
- * usage_events (primary key) before anything is charged, so a replayed or concurrent duplicate finds
- * the claim and does nothing.
+ * account, one statement per table. Each event settles exactly once: under its account's lock, keys
+ * already in usage_events are skipped, and the settled rows are inserted under the idempotency key
+ * (primary key) in the same transaction as the debit. A key settled meanwhile by a transaction that did
+ * not hold this account's lock (the same key sent for another account) makes the insert find fewer
+ * rows than it wrote: the transaction is rolled back and the job retried, and the retry skips the key.
  */
-export async function applyUsage(trx: Trx, events: QueuedUsageEvent[], now: Date, hooks: UsageHooks = {}): Promise<UsageOutcome[]> {
+export async function applyUsage(trx: Trx, events: QueuedUsageEvent[], now: Date): Promise<UsageOutcome[]> {
   const unique = new Map<string, QueuedUsageEvent>();
   for (const e of events) if (!unique.has(e.idempotencyKey)) unique.set(e.idempotencyKey, e);
   const batch = [...unique.values()];
 
   const books = await AccountBook.lock(trx, batch.map((e) => e.userId));
-  const claimed = await claimKeys(trx, batch, now);
-  const fresh = batch.filter((e) => claimed.has(e.idempotencyKey));
+  const settled = await settledKeys(trx, batch.map((e) => e.idempotencyKey));
+  const fresh = batch.filter((e) => !settled.has(e.idempotencyKey));
 
   const [prices, holds] = await Promise.all([
     loadPriceBook(trx, fresh.map((e) => e.feature), spanOf(fresh.length ? fresh.map((e) => new Date(e.occurredAt)) : [now])),
     loadHolds(trx, fresh.flatMap((e) => (e.reservationId ? [e.reservationId] : []))),
   ]);
-  const before = new Map([...books.values()].map((b) => [b.userId, { periodUsed: b.account.period_used }]));
   for (const book of books.values()) book.expireDue(now);
 
   const outcomes = new Map<string, UsageOutcome>();
@@ -91,12 +86,9 @@ export async function applyUsage(trx: Trx, events: QueuedUsageEvent[], now: Date
     else settle('applied', quote.cost);
   }
 
-  if (hooks.afterAccount) {
-    for (const book of books.values()) await hooks.afterAccount(trx, book, before.get(book.userId)!, now);
-  }
   await AccountBook.flush(trx, books.values(), now);
   for (const h of usedHolds) await closeHold(trx, h.id, { status: 'used', settledBy: h.by }, now);
-  await recordOutcomes(trx, [...outcomes.values()]);
+  await recordSettled(trx, fresh, outcomes, now);
 
   return batch.map(
     (e) =>
@@ -104,49 +96,56 @@ export async function applyUsage(trx: Trx, events: QueuedUsageEvent[], now: Date
   );
 }
 
-/** Inserts a row per key (sorted, so concurrent batches take index locks in one order); returns the keys won. */
-async function claimKeys(trx: Trx, events: QueuedUsageEvent[], now: Date): Promise<Set<string>> {
-  if (events.length === 0) return new Set();
+async function settledKeys(trx: Trx, keys: string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let i = 0; i < keys.length; i += 1000) {
+    const rows = await trx.selectFrom('usage_events').select('idempotency_key').where('idempotency_key', 'in', keys.slice(i, i + 1000)).execute();
+    for (const r of rows) found.add(r.idempotency_key);
+  }
+  return found;
+}
+
+export class KeySettledConcurrently extends Error {
+  constructor(count: number) {
+    super(`${count} idempotency key(s) were settled by another transaction meanwhile; retrying the batch`);
+  }
+}
+
+/** One row per settled event, final from the start (sorted, so concurrent inserts take index locks in one order). */
+async function recordSettled(trx: Trx, events: QueuedUsageEvent[], outcomes: Map<string, UsageOutcome>, now: Date): Promise<void> {
   const sorted = [...events].sort((a, b) => (a.idempotencyKey < b.idempotencyKey ? -1 : 1));
-  const won = new Set<string>();
   for (let i = 0; i < sorted.length; i += 1000) {
+    const chunk = sorted.slice(i, i + 1000);
     const rows = await trx
       .insertInto('usage_events')
       .values(
-        sorted.slice(i, i + 1000).map((e) => ({
-          idempotency_key: e.idempotencyKey,
-          user_id: e.userId,
-          feature_key: e.feature,
-          payload_hash: e.payloadHash,
-          status: 'rejected' as const, // placeholder, replaced by recordOutcomes in the same transaction
-          cost: 0,
-          reservation_id: e.reservationId ?? null,
-          occurred_at: e.occurredAt,
-          applied_at: now,
-          metadata: e.metadata ? JSON.stringify(e.metadata) : null,
-        })),
+        chunk.map((e) => {
+          const o = outcomes.get(e.idempotencyKey)!;
+          return {
+            idempotency_key: e.idempotencyKey,
+            user_id: e.userId,
+            feature_key: e.feature,
+            payload_hash: e.payloadHash,
+            status: o.status as UsageStatus,
+            reason: o.reason ?? null,
+            cost: o.cost,
+            balance_after: o.balanceAfter ?? null,
+            reservation_id: e.reservationId ?? null,
+            occurred_at: e.occurredAt,
+            applied_at: now,
+            metadata: e.metadata ? JSON.stringify(e.metadata) : null,
+          };
+        }),
       )
       .onConflict((oc) => oc.column('idempotency_key').doNothing())
       .returning('idempotency_key')
       .execute();
-    for (const r of rows) won.add(r.idempotency_key);
+    if (rows.length < chunk.length) throw new KeySettledConcurrently(chunk.length - rows.length);
   }
-  return won;
 }
 
 async function loadHolds(trx: Trx, ids: string[]): Promise<Map<string, Hold>> {
   if (ids.length === 0) return new Map();
   const rows = await trx.selectFrom('holds').selectAll().where('id', 'in', [...new Set(ids)]).execute();
   return new Map(rows.map((h) => [h.id, h]));
-}
-
-async function recordOutcomes(trx: Trx, outcomes: UsageOutcome[]): Promise<void> {
-  for (let i = 0; i < outcomes.length; i += 1000) {
-    const rows = outcomes
-      .slice(i, i + 1000)
-      .map((o) => sql`(${o.idempotencyKey}::text, ${o.status}::text, ${o.reason ?? null}::text, ${o.cost}::int, ${o.balanceAfter ?? null}::int)`);
-    await sql`update usage_events set status = v.status, reason = v.reason, cost = v.cost, balance_after = v.balance_after
-              from (values ${sql.join(rows)}) as v(key, status, reason, cost, balance_after)
-              where usage_events.idempotency_key = v.key`.execute(trx);
-  }
 }

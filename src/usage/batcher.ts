@@ -2,21 +2,21 @@ import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { QueuedUsageEvent } from './usage-event.js';
 
-interface Pending {
+interface ShardBuffer {
   events: QueuedUsageEvent[];
-  done: (error?: unknown) => void;
+  waiters: Array<(error?: unknown) => void>;
 }
 
 /**
  * Collects accepted usage events for a few milliseconds and adds them as few jobs: many events per
  * job is what lets the worker apply them in batched transactions. Events are split into shards by
  * account, so jobs of different shards touch disjoint accounts and never wait on each other's locks:
- * one hot account serialises only its own shard. A caller's promise resolves once its events are in
- * Redis, never before.
+ * one hot account serialises only its own shard. A shard is flushed when it holds a full job (so spread
+ * traffic still makes full jobs) or when the wait is over. A caller's promise resolves once all its
+ * events are in Redis, never before.
  */
 export class UsageBatcher {
-  private pending: Pending[] = [];
-  private count = 0;
+  private shards = new Map<number, ShardBuffer>();
   private timer: NodeJS.Timeout | undefined;
   private inFlight = new Set<Promise<void>>();
 
@@ -26,46 +26,55 @@ export class UsageBatcher {
   ) {}
 
   add(events: QueuedUsageEvent[]): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ events, done: (error) => (error ? reject(error) : resolve()) });
-      this.count += events.length;
-      if (this.count >= this.opts.maxEvents) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), this.opts.maxWaitMs);
+    const byShard = new Map<number, QueuedUsageEvent[]>();
+    for (const e of events) {
+      const s = this.shardOf(e.userId);
+      const list = byShard.get(s) ?? [];
+      list.push(e);
+      byShard.set(s, list);
+    }
+    const waits = [...byShard.entries()].map(([shard, list]) => {
+      const buffer = this.shards.get(shard) ?? { events: [], waiters: [] };
+      this.shards.set(shard, buffer);
+      buffer.events.push(...list);
+      const done = new Promise<void>((resolve, reject) => buffer.waiters.push((error) => (error ? reject(error) : resolve())));
+      if (buffer.events.length >= this.opts.maxEvents) void this.flushShard(shard);
+      return done;
     });
+    if (this.shards.size > 0) this.timer ??= setTimeout(() => void this.flush(), this.opts.maxWaitMs);
+    return Promise.all(waits).then(() => undefined);
   }
 
   private shardOf(userId: string): number {
     return createHash('md5').update(userId).digest().readUInt32BE(0) % this.opts.shards;
   }
 
-  flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    const taken = this.pending;
-    this.pending = [];
-    this.count = 0;
-    if (taken.length === 0) return Promise.resolve();
-    const shards = new Map<number, QueuedUsageEvent[]>();
-    for (const p of taken) {
-      for (const e of p.events) {
-        const s = this.shardOf(e.userId);
-        const list = shards.get(s) ?? [];
-        list.push(e);
-        shards.set(s, list);
-      }
+  private flushShard(shard: number): Promise<void> {
+    const buffer = this.shards.get(shard);
+    this.shards.delete(shard);
+    if (this.shards.size === 0 && this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
     }
-    const jobs = [...shards.entries()].flatMap(([shard, events]) => {
-      const chunks = [];
-      for (let i = 0; i < events.length; i += this.opts.maxEvents) chunks.push(events.slice(i, i + this.opts.maxEvents));
-      return chunks.map((chunk) => ({ name: `shard-${shard}`, data: { events: chunk } }));
-    });
+    if (!buffer || buffer.events.length === 0) return Promise.resolve();
+    const jobs = [];
+    for (let i = 0; i < buffer.events.length; i += this.opts.maxEvents) {
+      jobs.push({ name: `shard-${shard}`, data: { events: buffer.events.slice(i, i + this.opts.maxEvents) } });
+    }
     const added = this.queue.addBulk(jobs).then(
-      () => taken.forEach((p) => p.done()),
-      (error: unknown) => taken.forEach((p) => p.done(error)),
+      () => buffer.waiters.forEach((done) => done()),
+      (error: unknown) => buffer.waiters.forEach((done) => done(error)),
     );
     this.inFlight.add(added);
     void added.finally(() => this.inFlight.delete(added));
     return added;
+  }
+
+  /** Flushes every shard now. */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    return Promise.all([...this.shards.keys()].map((s) => this.flushShard(s))).then(() => undefined);
   }
 
   /** Flushes what is waiting and waits for every add in flight (shutdown). */

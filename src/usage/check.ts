@@ -1,5 +1,4 @@
-import { sql } from 'kysely';
-import type { Db } from '../db/database.js';
+import { preparedQuery, type Db } from '../db/database.js';
 import { AccountBook } from '../ledger/account-book.js';
 import { placeHold } from '../ledger/holds.js';
 import { loadPriceBook } from '../catalog/prices.js';
@@ -32,20 +31,23 @@ interface CheckRow {
   spendable: number | null;
 }
 
+// Parsed and planned once per connection: this is the hottest query of the engine.
+const CHECK_QUERY = `
+  select (select version from pricing_state where id = 1) as pricing_version,
+    f.key is not null as feature_exists, f.enabled,
+    (select p.cost from feature_prices p where p.feature_key = f.key and p.effective_from <= $3
+      order by p.effective_from desc limit 1) as cost,
+    a.user_id is not null as account_exists,
+    a.balance - coalesce((select sum(g.remaining) from grants g
+      where g.user_id = a.user_id and g.remaining > 0 and g.expires_at <= $3), 0) as spendable
+  from (select 1) as one
+  left join features f on f.key = $2
+  left join accounts a on a.user_id = $1`;
+
 /** Answers from current state in one round trip: the feature's price now and the spendable balance. */
 async function quoteForAccount(db: Db, userId: string, feature: string, now: Date): Promise<CheckRow> {
-  const { rows } = await sql<CheckRow>`
-    select (select version from pricing_state where id = 1) as pricing_version,
-      f.key is not null as feature_exists, f.enabled,
-      (select p.cost from feature_prices p where p.feature_key = f.key and p.effective_from <= ${now}
-        order by p.effective_from desc limit 1) as cost,
-      a.user_id is not null as account_exists,
-      a.balance - coalesce((select sum(g.remaining) from grants g
-        where g.user_id = a.user_id and g.remaining > 0 and g.expires_at <= ${now}), 0) as spendable
-    from (select 1) as one
-    left join features f on f.key = ${feature}
-    left join accounts a on a.user_id = ${userId}`.execute(db);
-  return rows[0]!;
+  const [row] = await preparedQuery<CheckRow>(db, 'tokens-check-v1', CHECK_QUERY, [userId, feature, now]);
+  return row!;
 }
 
 function refusal(row: Pick<CheckRow, 'feature_exists' | 'enabled' | 'account_exists'>): CheckReason | undefined {
