@@ -10,6 +10,20 @@ declare module 'autocannon' {
       pipelining?: number;
       /** Seconds. */
       duration?: number;
+      /** Seconds a request may take before autocannon counts a timeout and reconnects (default 10). */
+      timeout?: number;
+      /** Requests each connection sends in turn; `setupRequest` can give each one a fresh body. */
+      requests?: RequestDefinition[];
+    }
+    interface RequestDefinition {
+      method?: string;
+      path?: string;
+      headers?: Record<string, string>;
+      body?: string;
+      /** Called before every request is sent; returns the request to send. */
+      setupRequest?: (request: RequestDefinition, context: Record<string, unknown>) => RequestDefinition;
+      /** Called with every response to this request (status, body as text). */
+      onResponse?: (status: number, body: string, context: Record<string, unknown>) => void;
     }
     /** Percentiles of a histogram; autocannon records latency in whole milliseconds. */
     interface Histogram {

@@ -31,12 +31,14 @@ export async function measureBullmqCeiling(iso: Isolation, load: CeilingLoad): P
   try {
     await Promise.all([queue.waitUntilReady(), worker.waitUntilReady()]);
     let completed = 0;
+    let timer: NodeJS.Timeout | undefined;
     const done = new Promise<void>((resolve, reject) => {
       worker.on('completed', () => {
         if (++completed === load.jobs) resolve();
       });
       worker.on('failed', (_job, error) => reject(error));
-    });
+      timer = setTimeout(() => reject(new Error(`no-op ceiling: ${completed}/${load.jobs} jobs done after 120 s`)), 120_000);
+    }).finally(() => clearTimeout(timer));
 
     const t0 = performance.now();
     for (let start = 0; start < load.jobs; start += load.bulk) {

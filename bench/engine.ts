@@ -5,17 +5,28 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { loadConfig, type Config } from '../src/config.js';
 import { bullmqConnection, type Isolation } from './isolation.js';
+import { hasRole, SPLIT, type EngineRole, type Topology } from './topology.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 export const API_KEY = 'bench-api-key';
 export const ADMIN_KEY = 'bench-admin-key';
 
+export interface RunningProcess extends EngineRole {
+  pid: number;
+}
+
 export interface BenchEngine {
   config: Config;
   baseUrl: string;
+  /** Every API process's base URL (baseUrl is the first). */
+  baseUrls: string[];
   /** How the engine runs, for the report. */
   topology: string;
+  /** The engine's OS processes, for memory and CPU readings. */
+  processes: RunningProcess[];
   call<T = any>(key: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  /** What the processes logged (LOG_LEVEL=error: nothing, unless something went wrong). */
+  logs(): string;
   stop(): Promise<void>;
 }
 
@@ -73,11 +84,10 @@ async function stopProcess(proc: EngineProcess, timeoutMs = 20_000): Promise<voi
 }
 
 /**
- * Runs the engine as two processes, the way it is deployed: an API process and a workers process
- * (workers + scheduler), both with quiet logs, a fixed loopback port and the system clock.
+ * Runs the engine as OS processes laid out as `topology` (by default the way it is deployed: an API
+ * process and a workers process), each with quiet logs, its own loopback port and the system clock.
  */
-export async function startEngine(iso: Isolation): Promise<BenchEngine> {
-  const port = await freePort();
+export async function startEngine(iso: Isolation, topology: Topology = SPLIT): Promise<BenchEngine> {
   const env: Record<string, string> = {
     NODE_ENV: 'production',
     DATABASE_URL: iso.databaseUrl,
@@ -87,14 +97,23 @@ export async function startEngine(iso: Isolation): Promise<BenchEngine> {
     TOKENS_ADMIN_KEYS: ADMIN_KEY,
     TOKENS_TEST_CLOCK: 'off',
     HOST: '127.0.0.1',
-    PORT: String(port),
     LOG_LEVEL: 'error',
   };
   const config = loadConfig({ ...process.env, ...env });
-  const baseUrl = `http://127.0.0.1:${port}`;
+  const ports = new Map<EngineRole, number>();
+  for (const role of topology.processes) {
+    if (!hasRole(role, 'api')) continue;
+    let port = await freePort();
+    while ([...ports.values()].includes(port)) port = await freePort();
+    ports.set(role, port);
+  }
+  const baseUrls = [...ports.values()].map((port) => `http://127.0.0.1:${port}`);
+  const baseUrl = baseUrls[0];
+  if (!baseUrl) throw new Error(`topology ${topology.name} runs no API process`);
   const call: BenchEngine['call'] = async (key, method, path, body) => {
     const res = await fetch(`${baseUrl}${path}`, {
       method,
+      signal: AbortSignal.timeout(30_000),
       headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
@@ -103,24 +122,35 @@ export async function startEngine(iso: Isolation): Promise<BenchEngine> {
   };
 
   const procs: EngineProcess[] = [];
+  const running: RunningProcess[] = [];
   const stop = async () => {
     await Promise.all(procs.map((p) => stopProcess(p)));
   };
-  try {
-    // The API first: it migrates and seeds the new database, so the workers process finds it ready.
-    const api = spawnRole({ ...env, TOKENS_ROLES: 'api' });
-    procs.push(api);
-    await until('api', api, async () => {
-      const r = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(2000) });
+  const launch = async (role: EngineRole) => {
+    const port = ports.get(role);
+    const proc = spawnRole({ ...env, TOKENS_ROLES: role.roles, PORT: String(port ?? 0) });
+    procs.push(proc);
+    running.push({ ...role, pid: proc.child.pid! });
+    if (port === undefined) return;
+    await until(role.name, proc, async () => {
+      const r = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) });
       if (r.status !== 200) throw new Error(`/health answered ${r.status} ${await r.text()}`);
     });
+  };
+  try {
+    // An API first: it migrates and seeds the new database, so the other processes find it ready.
+    const [first, ...rest] = [...topology.processes].sort((a, b) => Number(hasRole(b, 'api')) - Number(hasRole(a, 'api')));
+    await launch(first!);
+    await Promise.all(rest.map(launch));
 
-    const workers = spawnRole({ ...env, TOKENS_ROLES: 'workers,scheduler' });
-    procs.push(workers);
+    const workerProcesses = topology.processes.filter((p) => hasRole(p, 'workers')).length;
     const usage = new Queue('usage', { connection: bullmqConnection(iso), prefix: iso.prefix });
     try {
-      await until('workers', workers, async () => {
-        if ((await usage.getWorkersCount()) === 0) throw new Error('no usage worker registered yet');
+      await until('workers', procs[0]!, async () => {
+        const dead = procs.find((p) => p.child.exitCode !== null);
+        if (dead) throw new Error(`an engine process exited with ${dead.child.exitCode}:\n${dead.output.join('')}`);
+        const n = await usage.getWorkersCount();
+        if (n < workerProcesses) throw new Error(`${n} of ${workerProcesses} usage workers registered`);
       });
     } finally {
       await usage.close();
@@ -129,5 +159,14 @@ export async function startEngine(iso: Isolation): Promise<BenchEngine> {
     await stop();
     throw error;
   }
-  return { config, baseUrl, topology: 'api process + workers,scheduler process', call, stop };
+  return {
+    config,
+    baseUrl,
+    baseUrls,
+    topology: topology.name,
+    processes: running,
+    call,
+    logs: () => procs.flatMap((p) => p.output).join(''),
+    stop,
+  };
 }

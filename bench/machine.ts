@@ -10,6 +10,8 @@ export interface Machine {
   node: string;
   postgres: string;
   redis: string;
+  /** 1-minute load average when the run started: other work on the machine skews every figure. */
+  loadAtStart: number;
 }
 
 function cpuModel(): string {
@@ -21,7 +23,7 @@ function cpuModel(): string {
   }
 }
 
-export async function describeMachine(databaseUrl: string, redisUrl: string): Promise<Machine> {
+export async function describeMachine(databaseUrl: string, redisUrl: string, loadAtStart: number): Promise<Machine> {
   const db = new pg.Client({ connectionString: withDefaultUser(databaseUrl) });
   const redis = new Redis(redisUrl);
   try {
@@ -29,7 +31,7 @@ export async function describeMachine(databaseUrl: string, redisUrl: string): Pr
     const postgres = (await db.query<{ server_version: string }>('show server_version')).rows[0]!.server_version;
     const info = await redis.info('server');
     const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
-    return { cpu: cpuModel(), cores: availableParallelism(), node: process.version, postgres, redis: version };
+    return { cpu: cpuModel(), cores: availableParallelism(), node: process.version, postgres, redis: version, loadAtStart };
   } finally {
     await db.end();
     redis.disconnect();

@@ -21,6 +21,8 @@ export interface BenchResults {
   bullmqNoop: BullmqCeiling;
   ratios: { spreadOverNoop: number; hotOverSpread: number };
   check: CheckLatency;
+  /** The same request from one connection (no queueing), for context. */
+  checkAlone: CheckLatency;
   targets: { spreadOverNoop: boolean; hotOverSpread: boolean; checkP99: boolean };
 }
 
@@ -31,7 +33,7 @@ const ms = (n: number) => `${n.toFixed(2)} ms`;
 const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
 
 export function markdown(r: BenchResults): string {
-  const { usageSpread: spread, usageHot: hot, bullmqNoop: noop, check, ratios, targets, machine, setup } = r;
+  const { usageSpread: spread, usageHot: hot, bullmqNoop: noop, check, checkAlone, ratios, targets, machine, setup } = r;
   const usage = (u: UsageThroughput) =>
     `${int(u.eventsPerSecond)} events/s (${int(u.events)} events in ${u.appliedSeconds.toFixed(2)} s; HTTP accepted at ${int(u.acceptedPerSecond)} events/s)`;
   const rows: Array<[string, string, string]> = [
@@ -43,6 +45,11 @@ export function markdown(r: BenchResults): string {
     [`POST /v1/check p50 (${check.connections} connections, ${check.seconds.toFixed(0)} s)`, ms(check.p50Ms), ''],
     ['POST /v1/check p99', `${ms(check.p99Ms)} (p90 ${ms(check.p90Ms)}, max ${ms(check.maxMs)})`, `< ${TARGETS.checkP99Ms} ms: ${verdict(targets.checkP99)}`],
     ['POST /v1/check throughput', `${int(check.requestsPerSecond)} req/s (${check.errors} errors, ${check.non2xx} non-2xx)`, ''],
+    [
+      `POST /v1/check, ${checkAlone.connections} connection (${checkAlone.seconds.toFixed(0)} s)`,
+      `p50 ${ms(checkAlone.p50Ms)}, p99 ${ms(checkAlone.p99Ms)}, ${int(checkAlone.requestsPerSecond)} req/s`,
+      '',
+    ],
   ];
   const machineRows: Array<[string, string]> = [
     ['CPU', machine.cpu],
@@ -50,6 +57,7 @@ export function markdown(r: BenchResults): string {
     ['Node.js', machine.node],
     ['PostgreSQL', machine.postgres],
     ['Redis', machine.redis],
+    ['Load average (1 min) at start', machine.loadAtStart.toFixed(2)],
     ['Engine', `${setup.topology}; usage concurrency ${setup.usageConcurrency}, ${setup.usageShards} shards, jobs of <= ${setup.batchMaxEvents} events`],
     ['Load', `${setup.plan} accounts, feature ${setup.feature}, ${setup.batchSize} events per POST /v1/usage/batch, ${setup.batchesInFlight} in flight`],
   ];

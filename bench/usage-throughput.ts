@@ -26,7 +26,7 @@ export interface UsageThroughput {
   eventsPerSecond: number;
 }
 
-async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function inParallel<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const lane = async () => {
     while (next < items.length) await fn(items[next++]!);
@@ -44,7 +44,7 @@ export async function featureCost(engine: BenchEngine, feature: string): Promise
 
 /** Opens the accounts on `plan` and tops each up by admin grant so it holds at least `tokensEach`. */
 export async function openAccounts(engine: BenchEngine, userIds: string[], plan: string, tokensEach: number): Promise<void> {
-  await pool(userIds, 8, async (userId) => {
+  await inParallel(userIds, 8, async (userId) => {
     const created = await engine.call<{ balance: number }>(API_KEY, 'POST', '/v1/accounts', { userId, plan });
     if (created.status !== 201) throw new Error(`create ${userId}: ${created.status} ${JSON.stringify(created.body)}`);
     const short = tokensEach - created.body.balance;
@@ -79,7 +79,7 @@ export async function measureUsageThroughput(engine: BenchEngine, load: UsageLoa
     }
 
     const t0 = performance.now();
-    await pool(bodies, load.inFlight, async (body) => {
+    await inParallel(bodies, load.inFlight, async (body) => {
       const r = await engine.call(API_KEY, 'POST', '/v1/usage/batch', body);
       if (r.status !== 202) throw new Error(`usage batch: ${r.status} ${JSON.stringify(r.body).slice(0, 500)}`);
     });
@@ -91,9 +91,9 @@ export async function measureUsageThroughput(engine: BenchEngine, load: UsageLoa
       const now = await used();
       if (now >= target) break;
       if (now !== last) [last, progressAt] = [now, performance.now()];
-      else if (performance.now() - progressAt > 15_000) {
+      else if (performance.now() - progressAt > 30_000) {
         const found = describe(await outcomes(db, load.label));
-        throw new Error(`${load.label}: no progress for 15 s at ${now - baseline}/${target - baseline} tokens used (${found})`);
+        throw new Error(`${load.label}: no progress for 30 s at ${now - baseline}/${target - baseline} tokens used (${found})`);
       }
       await new Promise((r) => setTimeout(r, 10));
     }
