@@ -35,11 +35,12 @@ export const configSchema = z.object({
   TOKENS_TEST_CLOCK: onOff,
   TOKENS_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]+$/).default('tokens'),
   TOKENS_USAGE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
-  TOKENS_USAGE_SHARDS: z.coerce.number().int().min(1).max(256).default(8),
+  TOKENS_USAGE_SHARDS: z.coerce.number().int().min(1).max(256).default(4),
   TOKENS_BATCH_MAX_EVENTS: z.coerce.number().int().min(1).max(5000).default(500),
   TOKENS_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(2),
   TOKENS_HOLD_TTL_SECONDS: z.coerce.number().int().min(1).default(300),
   TOKENS_IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(1).default(72),
+  TOKENS_WORKER_LOCK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   TOKENS_DEV_KEYS_FILE: z.string().default('.dev-keys.json'),
   STRIPE_WEBHOOK_SECRET: z.string().optional(),
   TOKENS_NOTIFY_WEBHOOK_URL: z.url().optional(),
@@ -67,6 +68,8 @@ export type Config = {
   batchMaxWaitMs: number;
   holdTtlSeconds: number;
   idempotencyTtlSeconds: number;
+  /** How long a usage job's lock lives without renewal, and how often stalled jobs are looked for. */
+  workerLockMs: number;
   devKeysFile: string;
   stripeWebhookSecret: string | undefined;
   notifyWebhookUrl: string | undefined;
@@ -106,6 +109,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     batchMaxWaitMs: e.TOKENS_BATCH_MAX_WAIT_MS,
     holdTtlSeconds: e.TOKENS_HOLD_TTL_SECONDS,
     idempotencyTtlSeconds: e.TOKENS_IDEMPOTENCY_TTL_HOURS * 3600,
+    workerLockMs: e.TOKENS_WORKER_LOCK_MS,
     devKeysFile: e.TOKENS_DEV_KEYS_FILE,
     stripeWebhookSecret: e.STRIPE_WEBHOOK_SECRET,
     notifyWebhookUrl: e.TOKENS_NOTIFY_WEBHOOK_URL,

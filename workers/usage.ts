@@ -32,6 +32,10 @@ export function startUsageWorker(engine: Engine): Worker {
       connection: engine.workerConnection,
       prefix: engine.config.queuePrefix,
       concurrency: engine.config.usageConcurrency,
+      // A job whose worker died (SIGKILL, OOM, lost host) keeps its lock until it expires; stalled-job
+      // detection then hands it to another worker, which settles it once (keys are claimed in usage_events).
+      lockDuration: engine.config.workerLockMs,
+      stalledInterval: engine.config.workerLockMs,
       settings: { backoffStrategy: cappedBackoff },
     },
   );

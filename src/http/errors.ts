@@ -43,11 +43,14 @@ export function asDependencyError(error: unknown): DependencyUnavailable | undef
   const message = e.message ?? '';
   if (
     e.name === 'MaxRetriesPerRequestError' ||
-    /Stream isn't writeable|Connection is closed|enableOfflineQueue|Reached the max retries per request/i.test(message)
+    /Stream isn't writeable|Connection is closed|enableOfflineQueue|Reached the max retries per request/i.test(message) ||
+    // Reachable but refusing: full at maxmemory under noeviction, loading its data, a read-only replica.
+    (e.name === 'ReplyError' && /^(OOM|LOADING|READONLY|MASTERDOWN) /.test(message))
   ) {
     return new DependencyUnavailable('redis', error);
   }
-  if ((e.code && pgConnectionCodes.has(e.code)) || /Connection terminated|timeout exceeded when trying to connect|the database system is/i.test(message)) {
+  // "not queryable": a transaction's rollback on a client whose server went away (it hides the first error).
+  if ((e.code && pgConnectionCodes.has(e.code)) || /Connection terminated|timeout exceeded when trying to connect|the database system is|is not queryable/i.test(message)) {
     return new DependencyUnavailable('postgres', error);
   }
   if (Array.isArray(e.errors) && e.errors.length > 0) return asDependencyError(e.errors[0]);
