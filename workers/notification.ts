@@ -4,6 +4,7 @@ import { notificationJobSchema } from '../src/queues.js';
 import { attemptDelivery, type Courier } from '../src/notify/deliver.js';
 import { Mailer } from '../src/notify/email.js';
 import { runStandalone } from './standalone.js';
+import { observeWorker } from './observe.js';
 
 /** Delivers the notification outbox: signed webhooks and e-mail, retried with exponential backoff. */
 export function startNotificationWorker(engine: Engine): Worker {
@@ -38,12 +39,8 @@ export function startNotificationWorker(engine: Engine): Worker {
     },
     { connection: engine.workerConnection, prefix: config.queuePrefix, concurrency: 4 },
   );
-  worker.on('failed', (job, error) =>
-    engine.log.warn({ err: error.message, jobId: job?.id, attempts: job?.attemptsMade }, 'notification not delivered'),
-  );
-  worker.on('error', (error) => engine.log.error({ err: error }, 'notification worker error'));
   worker.on('closed', () => mailer?.close());
-  return worker;
+  return observeWorker(engine, worker, 'notification');
 }
 
 runStandalone(import.meta.url, 'notification', startNotificationWorker);

@@ -4,6 +4,7 @@ import { cappedBackoff, paymentJobSchema } from '../src/queues.js';
 import { applyStripeEvent } from '../src/billing/stripe-events.js';
 import { runStandalone } from './standalone.js';
 import { transactWithNotifications } from '../src/notify/delivery-jobs.js';
+import { observeWorker } from './observe.js';
 
 /**
  * Applies stored Stripe events, one transaction each. An event that cannot be applied as sent is marked
@@ -31,11 +32,7 @@ export function startPaymentWorker(engine: Engine): Worker {
       settings: { backoffStrategy: cappedBackoff },
     },
   );
-  worker.on('failed', (job, error) =>
-    engine.log.warn({ err: error, jobId: job?.id, attempts: job?.attemptsMade }, 'payment job failed; it will be retried'),
-  );
-  worker.on('error', (error) => engine.log.error({ err: error }, 'payment worker error'));
-  return worker;
+  return observeWorker(engine, worker, 'payment');
 }
 
 runStandalone(import.meta.url, 'payment', startPaymentWorker);

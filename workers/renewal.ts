@@ -4,6 +4,7 @@ import { cappedBackoff, renewalJobSchema } from '../src/queues.js';
 import { renewAccount } from '../src/billing/renewal.js';
 import { runStandalone } from './standalone.js';
 import { transactWithNotifications } from '../src/notify/delivery-jobs.js';
+import { observeWorker } from './observe.js';
 
 /** Renews one account per job, in one transaction, up to the job's asOf but never past the engine's now. */
 export function startRenewalWorker(engine: Engine): Worker {
@@ -31,11 +32,7 @@ export function startRenewalWorker(engine: Engine): Worker {
       settings: { backoffStrategy: cappedBackoff },
     },
   );
-  worker.on('failed', (job, error) =>
-    engine.log.warn({ err: error, jobId: job?.id, attempts: job?.attemptsMade }, 'renewal job failed; it will be retried'),
-  );
-  worker.on('error', (error) => engine.log.error({ err: error }, 'renewal worker error'));
-  return worker;
+  return observeWorker(engine, worker, 'renewal');
 }
 
 runStandalone(import.meta.url, 'renewal', startRenewalWorker);

@@ -3,6 +3,7 @@ import type { Engine } from '../src/engine.js';
 import { scheduledJobSchema } from '../src/queues.js';
 import { scheduledJobs } from '../src/jobs/scheduled-jobs.js';
 import { runStandalone } from './standalone.js';
+import { observeWorker } from './observe.js';
 
 /** Runs scheduled jobs (fired by the scheduler or by an operator) as of the engine's clock. */
 export function startScheduledWorker(engine: Engine): Worker {
@@ -19,8 +20,7 @@ export function startScheduledWorker(engine: Engine): Worker {
     },
     { connection: engine.workerConnection, prefix: engine.config.queuePrefix, concurrency: 2 },
   );
-  worker.on('error', (error) => engine.log.error({ err: error }, 'scheduled worker error'));
-  return worker;
+  return observeWorker(engine, worker, 'scheduled');
 }
 
 runStandalone(import.meta.url, 'scheduled', startScheduledWorker);
