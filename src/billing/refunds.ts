@@ -32,6 +32,8 @@ export async function onChargeRefunded(ctx: PaymentContext): Promise<EventOutcom
   const paid = payment.amount_cents > 0 ? payment.amount_cents : charge.amount;
   const share = paid > 0 ? ceilDiv(payment.tokens * Math.min(newlyRefunded, paid), paid) : 0;
   const requested = Math.min(share, payment.tokens - payment.tokens_reversed);
+  // Tokens past their expiry are gone, not taken back, whether or not the sweep has removed them yet.
+  book.expireDue(ctx.now);
   const unspent = payment.grant_id ? (book.remainingOf(ALL_SOURCES).find((g) => g.id === payment.grant_id)?.remaining ?? 0) : 0;
   const taken = Math.min(requested, unspent);
   if (taken > 0) {

@@ -221,7 +221,8 @@ export interface ReconcileViolationsTable {
   /** The account's user id, or the day of a rollup check. */
   subject: string;
   user_id: string | null;
-  day: ColumnType<string | null, string | null, string | null>;
+  /** The rollup day of a day's violation (read back as a Date at midnight UTC; the subject has it as text). */
+  day: ColumnType<Date | null, string | null, string | null>;
   expected: number;
   actual: number;
   details: Json;

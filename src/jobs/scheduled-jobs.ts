@@ -3,6 +3,7 @@ import { expireGrants, expireHolds } from '../ledger/holds.js';
 import { enqueueDueRenewals } from '../billing/due-renewals.js';
 import { sweepNotifications } from '../notify/sweep.js';
 import { raiseAlerts } from '../notify/alerts.js';
+import { runReconcile } from '../notify/reconcile-alerts.js';
 import { runRollups } from '../insight/rollups.js';
 import { computeDemand } from '../pricing/demand.js';
 import { runCampaigns } from '../rewards/campaigns.js';
@@ -60,6 +61,11 @@ export const scheduledJobs: Record<string, ScheduledJobDefinition> = {
     cron: '*/5 * * * *',
     description: 'raise tokens.alert for unusual usage (bursts, rejection runs, inhuman rates) in the last window',
     run: async (engine, asOf) => raiseAlerts(engine, asOf),
+  },
+  reconcile: {
+    cron: '17 3 * * *',
+    description: 'check every ledger invariant (balances, held tokens, usage keys, rollups) and alert on violations; never fixes',
+    run: async (engine, asOf) => runReconcile(engine, asOf),
   },
 };
 

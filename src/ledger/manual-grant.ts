@@ -21,6 +21,8 @@ export async function grantManually(db: Db, g: ManualGrant, actor: string, now: 
   return db.transaction().execute(async (trx) => {
     const book = await AccountBook.lockOne(trx, g.userId);
     if (!book) throw new EngineError('account_not_found', `no account for userId "${g.userId}"`, { userId: g.userId });
+    // Tokens past their expiry are not spendable: the balance answered must not count them (the sweep may not have run).
+    book.expireDue(now);
     const key = `admin:${g.idempotencyKey ?? randomUUID()}`;
     const grantId = await book.grant(trx, {
       source: 'adjustment',
