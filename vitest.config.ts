@@ -6,7 +6,7 @@ export default defineConfig({
     pool: 'forks',
     // Each file runs its own engine against the shared PostgreSQL and Redis: two cores, three files at once.
     maxWorkers: 3,
-    testTimeout: 60_000,
-    hookTimeout: 90_000,
+    testTimeout: 120_000,
+    hookTimeout: 240_000,
   },
 });

@@ -26,7 +26,7 @@ export async function spawnEngine(env: Record<string, string>, opts: { timeoutMs
   const output: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const ready = new Promise<number | null>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`engine process did not start:\n${output.join('\n')}`)), opts.timeoutMs ?? 30_000);
+    const timer = setTimeout(() => reject(new Error(`engine process did not start:\n${output.join('\n')}`)), opts.timeoutMs ?? 90_000);
     const onLine = (line: string) => {
       output.push(line);
       if (line.includes('token engine running')) {

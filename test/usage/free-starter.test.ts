@@ -13,15 +13,15 @@ describe('a Free Starter account (the seed story)', () => {
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ plan: { id: 'free_starter', monthlyTokens: 10 }, balance: 10, allocatedThisPeriod: 10 });
 
+    // One use after another, as a person works through the pages.
     for (const n of [1, 2, 3]) {
       const r = await engine.api('POST', '/v1/usage', { userId: 'starter-1', feature: 'resume_analysis', idempotencyKey: `analysis-${n}` });
       expect(r.status).toBe(202);
       expect(r.body).toEqual({ status: 'queued', idempotencyKey: `analysis-${n}` });
+      expect(await settled(engine, `analysis-${n}`)).toMatchObject({ status: 'applied', cost: 3, balanceAfter: 10 - 3 * n });
     }
     const match = await engine.api('POST', '/v1/usage', { userId: 'starter-1', feature: '06_Job_Match.py', idempotencyKey: 'match-1' });
     expect(match.status).toBe(202);
-
-    for (const n of [1, 2, 3]) expect(await settled(engine, `analysis-${n}`)).toMatchObject({ status: 'applied', cost: 3 });
     expect(await settled(engine, 'match-1')).toMatchObject({ status: 'rejected', reason: 'insufficient_tokens', cost: 4, balanceAfter: 1 });
 
     const account = await engine.api('GET', '/v1/accounts/starter-1');
