@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { withDefaultUser } from '../src/db/database.js';
+import { BENCH_APPLICATION } from './cpu.js';
 import { spread, type Spread } from './stats.js';
 
 /** Epoch milliseconds with a fraction (Date.now() has whole milliseconds only). */
@@ -30,7 +31,7 @@ export class ApplyLag {
   private readonly pending = new Map<string, number>();
   private seen: number[] = [];
   private settledAt: number[] = [];
-  private readonly all = { seen: [] as number[], settledAt: [] as number[] };
+  private all = { seen: [] as number[], settledAt: [] as number[] };
   private n = 0;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> = Promise.resolve();
@@ -38,7 +39,7 @@ export class ApplyLag {
   private failure: unknown;
 
   constructor(databaseUrl: string, private readonly every = 20, private readonly pollMs = 20) {
-    this.db = new pg.Client({ connectionString: withDefaultUser(databaseUrl) });
+    this.db = new pg.Client({ connectionString: withDefaultUser(databaseUrl), application_name: BENCH_APPLICATION });
   }
 
   async start(): Promise<this> {
@@ -78,15 +79,21 @@ export class ApplyLag {
   /** The lags measured since the last call (the soak reports them per window). */
   window(): { seen: Spread; settledAt: Spread } {
     const result = { seen: spread(this.seen), settledAt: spread(this.settledAt) };
-    this.all.seen.push(...this.seen);
-    this.all.settledAt.push(...this.settledAt);
+    this.all.seen = this.all.seen.concat(this.seen);
+    this.all.settledAt = this.all.settledAt.concat(this.settledAt);
     this.seen = [];
     this.settledAt = [];
     return result;
   }
 
-  /** Polls until every followed event settled (or `graceMs` passes), then stops. */
-  async stop(graceMs = 60_000): Promise<ApplyLagResult> {
+  private stopping: Promise<ApplyLagResult> | undefined;
+
+  /** Polls until every followed event settled (or `graceMs` passes), then stops; later calls get the same result. */
+  stop(graceMs = 60_000): Promise<ApplyLagResult> {
+    return (this.stopping ??= this.finish(graceMs));
+  }
+
+  private async finish(graceMs: number): Promise<ApplyLagResult> {
     const deadline = Date.now() + graceMs;
     while (this.pending.size > 0 && Date.now() < deadline && !this.failure) await new Promise((r) => setTimeout(r, this.pollMs));
     this.stopped = true;

@@ -50,6 +50,10 @@ function spawnRole(env: Record<string, string>): EngineProcess {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // BENCH_OWN_SESSIONS=1: each process in a session of its own. Linux's autogroup scheduler shares the
+    // CPU between sessions, so by default every engine process shares the bench's one share of a busy
+    // machine; on their own they compete as separate machines' processes would (and take more of it).
+    detached: process.env.BENCH_OWN_SESSIONS === '1',
   });
   const output: string[] = [];
   const keep = (d: Buffer) => output.push(d.toString());

@@ -2,6 +2,7 @@ import type { Machine } from './machine.js';
 import type { UsageThroughput } from './usage-throughput.js';
 import type { BullmqCeiling } from './bullmq-ceiling.js';
 import type { CheckLatency } from './check-latency.js';
+import type { LoadResults } from './load-report.js';
 
 export interface BenchResults {
   at: string;
@@ -24,6 +25,8 @@ export interface BenchResults {
   /** The same request from one connection (no queueing), for context. */
   checkAlone: CheckLatency;
   targets: { spreadOverNoop: boolean; hotOverSpread: boolean; checkP99: boolean };
+  /** The HTTP load run on two topologies (bench/topology-load.ts). */
+  load: LoadResults;
 }
 
 export const TARGETS = { spreadOverNoop: 1.0, hotOverSpread: 0.5, checkP99Ms: 2 };

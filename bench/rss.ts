@@ -63,3 +63,53 @@ export class RssSampler {
     });
   }
 }
+
+export interface RssWindow {
+  /** The lowest VmRSS of the window: after a garbage collection; a leak lifts it. */
+  floorMb: number;
+  /** The highest VmRSS of the window. */
+  peakMb: number;
+  /** VmRSS at the end of the window. */
+  nowMb: number;
+}
+
+/**
+ * VmRSS of every engine process each second, summed up per window (the soak's 30 s): a Node.js
+ * process's RSS swings by tens of MB between collections, so one reading per window says little.
+ */
+export class RssWindows {
+  private window = new Map<string, { floor: number; peak: number }>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly processes: RunningProcess[], everyMs = 1000) {
+    this.timer = setInterval(() => this.sample(), everyMs);
+  }
+
+  private sample(): Map<string, number> {
+    const now = new Map<string, number>();
+    for (const p of this.processes) {
+      const rss = readMemory(p.pid)?.rssMb ?? Number.NaN;
+      now.set(p.name, rss);
+      const w = this.window.get(p.name) ?? { floor: Infinity, peak: -Infinity };
+      this.window.set(p.name, { floor: Math.min(w.floor, rss), peak: Math.max(w.peak, rss) });
+    }
+    return now;
+  }
+
+  /** The window since the last call, by process name; starts the next one. */
+  take(): Record<string, RssWindow> {
+    const now = this.sample();
+    const result = Object.fromEntries(
+      this.processes.map((p) => {
+        const w = this.window.get(p.name)!;
+        return [p.name, { floorMb: w.floor, peakMb: w.peak, nowMb: now.get(p.name)! }];
+      }),
+    );
+    this.window = new Map();
+    return result;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

@@ -1,9 +1,10 @@
 // npm run bench: end-to-end usage throughput (200 accounts, then one hot account), BullMQ's no-op
 // ceiling on the same Redis, and POST /v1/check latency, on a throwaway database and Redis prefix.
-// Knobs: BENCH_EVENTS (30000), BENCH_CHECK_SECONDS (10); TOKENS_* settings reach the engine as they are.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// Then the HTTP load run: single-event POST /v1/usage and POST /v1/check from many connections on one
+// process and on two API + two worker processes (bench/topology-load.ts).
+// Knobs: BENCH_EVENTS (30000), BENCH_CHECK_SECONDS (10), BENCH_LOAD_SECONDS (15), BENCH_LOAD_CONNECTIONS
+// (50); TOKENS_* settings reach the engine as they are. `-- --soak` or BENCH_SOAK_MINUTES: bench/soak.ts.
 import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { cleanup, isolation } from './isolation.js';
 import { startEngine, type BenchEngine } from './engine.js';
 import { describeMachine } from './machine.js';
@@ -11,6 +12,14 @@ import { featureCost, measureUsageThroughput, openAccounts } from './usage-throu
 import { measureBullmqCeiling } from './bullmq-ceiling.js';
 import { measureCheckLatency } from './check-latency.js';
 import { markdown, TARGETS, type BenchResults } from './report.js';
+import { ONE_PROCESS, TWO_BY_TWO } from './topology.js';
+import { measureTopologyLoad, PLAN as LOAD_PLAN, FEATURE as LOAD_FEATURE } from './topology-load.js';
+import { loadMarkdown, type LoadResults } from './load-report.js';
+import { tidyOpenSessions } from './session.js';
+import { soakMinutes } from './soak.js';
+import { runSoak } from './soak-run.js';
+import { LATEST, readLatest, writeLatest } from './results-file.js';
+import { autogroupScheduling } from './cpu.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 30_000);
 /** Applied before the timed phases (not timed), so neither phase pays for JIT and cold caches. */
@@ -23,6 +32,18 @@ const BATCHES_IN_FLIGHT = 4;
 const CHECK = { connections: 10, seconds: Number(process.env.BENCH_CHECK_SECONDS ?? 10), warmupSeconds: 2 };
 /** The same check from a single connection: the service time without queueing behind other requests. */
 const CHECK_ALONE = { connections: 1, seconds: Math.ceil(CHECK.seconds / 2), warmupSeconds: 1 };
+const LOAD = {
+  connections: Number(process.env.BENCH_LOAD_CONNECTIONS ?? 50),
+  seconds: Number(process.env.BENCH_LOAD_SECONDS ?? 15),
+  warmupSeconds: 3,
+  accounts: ACCOUNTS,
+  /** Every 20th accepted event is followed to the ledger for the accepted → applied lag. */
+  lagEvery: 20,
+};
+
+// The soak runs alone (bench/soak.ts), instead of everything below.
+const SOAK_MINUTES = soakMinutes();
+if (SOAK_MINUTES !== undefined) process.exit(await runSoak(SOAK_MINUTES));
 
 const step = (what: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${what}`);
 
@@ -38,7 +59,7 @@ const tidy = () =>
     const { keysDeleted } = await cleanup(iso);
     step(`cleaned up: dropped ${iso.databaseUrl.split('/').pop()}, deleted ${keysDeleted} Redis keys under ${iso.prefix}:`);
   })());
-process.once('SIGINT', () => void tidy().finally(() => process.exit(130)));
+process.once('SIGINT', () => void Promise.all([tidy(), tidyOpenSessions()]).finally(() => process.exit(130)));
 
 try {
   step(`starting the engine (database ${iso.databaseUrl.split('/').pop()}, prefix ${iso.prefix})`);
@@ -70,6 +91,14 @@ try {
   step(`BullMQ no-op ceiling: ${EVENTS} jobs, concurrency ${config.usageConcurrency} (engine stopped)`);
   const bullmqNoop = await measureBullmqCeiling(iso, { jobs: EVENTS, bulk: BATCH_SIZE, concurrency: config.usageConcurrency });
 
+  const httpLoad: LoadResults = {
+    settings: { ...LOAD, plan: LOAD_PLAN, feature: LOAD_FEATURE },
+    topologies: [],
+    cores: machine.cores,
+    scheduler: { autogroup: autogroupScheduling(), ownSessions: process.env.BENCH_OWN_SESSIONS === '1' },
+  };
+  for (const topology of [ONE_PROCESS, TWO_BY_TWO]) httpLoad.topologies.push(await measureTopologyLoad(topology, LOAD));
+
   const ratios = {
     spreadOverNoop: usageSpread.eventsPerSecond / bullmqNoop.jobsPerSecond,
     hotOverSpread: usageHot.eventsPerSecond / usageSpread.eventsPerSecond,
@@ -98,12 +127,12 @@ try {
       hotOverSpread: ratios.hotOverSpread >= TARGETS.hotOverSpread,
       checkP99: check.p99Ms < TARGETS.checkP99Ms,
     },
+    load: httpLoad,
   };
-  const out = fileURLToPath(new URL('./results/latest.json', import.meta.url));
-  mkdirSync(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
-  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(markdown(results));
-  step(`wrote ${out}`);
+  // The last soak's figures stay (they carry their own date); `npm run bench -- --soak` replaces them.
+  writeLatest({ ...results, soak: readLatest().soak });
+  console.log(`${markdown(results)}\n\n${loadMarkdown(httpLoad)}`);
+  step(`wrote ${LATEST}`);
 } catch (error) {
   process.exitCode = 1;
   console.error(error);
