@@ -35,6 +35,7 @@ export const configSchema = z.object({
   TOKENS_TEST_CLOCK: onOff,
   TOKENS_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]+$/).default('tokens'),
   TOKENS_USAGE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  TOKENS_USAGE_PREFETCH: z.coerce.number().int().min(1).max(1024).default(32),
   TOKENS_USAGE_SHARDS: z.coerce.number().int().min(1).max(256).default(4),
   TOKENS_BATCH_MAX_EVENTS: z.coerce.number().int().min(1).max(5000).default(500),
   TOKENS_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(2),
@@ -63,6 +64,8 @@ export type Config = {
   testClock: boolean;
   queuePrefix: string;
   usageConcurrency: number;
+  /** Usage jobs a workers process holds at once; they are merged into at most usageConcurrency transactions. */
+  usagePrefetch: number;
   usageShards: number;
   batchMaxEvents: number;
   batchMaxWaitMs: number;
@@ -104,6 +107,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     testClock: e.TOKENS_TEST_CLOCK,
     queuePrefix: e.TOKENS_QUEUE_PREFIX,
     usageConcurrency: e.TOKENS_USAGE_CONCURRENCY,
+    usagePrefetch: Math.max(e.TOKENS_USAGE_PREFETCH, e.TOKENS_USAGE_CONCURRENCY),
     usageShards: e.TOKENS_USAGE_SHARDS,
     batchMaxEvents: e.TOKENS_BATCH_MAX_EVENTS,
     batchMaxWaitMs: e.TOKENS_BATCH_MAX_WAIT_MS,

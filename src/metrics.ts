@@ -9,6 +9,7 @@ export interface EngineMetrics {
   registry: Registry;
   usageEvents: Counter<'outcome' | 'reason'>;
   jobDuration: Histogram<'queue' | 'outcome'>;
+  usageTransactionJobs: Histogram;
   notificationFailures: Counter<'channel'>;
   reconcileViolations: Gauge<'check'>;
 }
@@ -27,6 +28,12 @@ export function createMetrics(queues: Queues): EngineMetrics {
     help: 'Time to process one job, by queue and outcome',
     labelNames: ['queue', 'outcome'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const usageTransactionJobs = new Histogram({
+    name: 'tokens_usage_transaction_jobs',
+    help: 'Usage jobs applied together in one ledger transaction (more when the workers have a backlog)',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128],
     registers: [registry],
   });
   const notificationFailures = new Counter({
@@ -69,5 +76,5 @@ export function createMetrics(queues: Queues): EngineMetrics {
       }
     },
   });
-  return { registry, usageEvents, jobDuration, notificationFailures, reconcileViolations };
+  return { registry, usageEvents, jobDuration, usageTransactionJobs, notificationFailures, reconcileViolations };
 }

@@ -2,19 +2,33 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import type { Engine } from '../src/engine.js';
 import { cappedBackoff, usageJobSchema } from '../src/queues.js';
 import { applyUsage } from '../src/usage/apply-usage.js';
+import { ApplyLanes } from '../src/usage/apply-lanes.js';
 import { transactWithNotifications } from '../src/notify/delivery-jobs.js';
 import { runStandalone } from './standalone.js';
 import { observeWorker } from './observe.js';
 
-/** Applies usage jobs to the ledger, one transaction per job (many events each). */
+/**
+ * Applies usage jobs to the ledger. The worker holds up to `usagePrefetch` jobs at once and applies them
+ * in at most `usageConcurrency` transactions, merging the jobs that wait on a lane (ApplyLanes).
+ */
 export function startUsageWorker(engine: Engine): Worker {
+  const lanes = new ApplyLanes(
+    async (events) => {
+      const now = await engine.clock.now();
+      return transactWithNotifications(engine, (trx) => applyUsage(trx, events, now));
+    },
+    {
+      lanes: engine.config.usageConcurrency,
+      maxEvents: engine.config.batchMaxEvents,
+      onTransaction: (jobs) => engine.metrics.usageTransactionJobs.observe(jobs),
+    },
+  );
   const worker = new Worker(
     'usage',
     async (job) => {
       const parsed = usageJobSchema.safeParse(job.data);
       if (!parsed.success) throw new UnrecoverableError(`malformed usage job: ${parsed.error.message}`);
-      const now = await engine.clock.now();
-      const outcomes = await transactWithNotifications(engine, (trx) => applyUsage(trx, parsed.data.events, now));
+      const outcomes = await lanes.apply(laneOf(job.name), parsed.data.events);
       const counts = { applied: 0, rejected: 0, duplicate: 0 };
       for (const o of outcomes) {
         counts[o.status]++;
@@ -25,7 +39,7 @@ export function startUsageWorker(engine: Engine): Worker {
     {
       connection: engine.workerConnection,
       prefix: engine.config.queuePrefix,
-      concurrency: engine.config.usageConcurrency,
+      concurrency: engine.config.usagePrefetch,
       // A job whose worker died (SIGKILL, OOM, lost host) keeps its lock until it expires; stalled-job
       // detection then hands it to another worker, which settles it once (settled keys are skipped), so
       // a job may stall many times before BullMQ gives up on it.
@@ -36,6 +50,12 @@ export function startUsageWorker(engine: Engine): Worker {
     },
   );
   return observeWorker(engine, worker, 'usage');
+}
+
+/** The batcher names a job after its shard (`shard-3`): one shard, one lane, disjoint accounts per lane. */
+function laneOf(jobName: string): number {
+  const shard = /^shard-(\d+)$/.exec(jobName);
+  return shard ? Number(shard[1]) : 0;
 }
 
 runStandalone(import.meta.url, 'usage', startUsageWorker);

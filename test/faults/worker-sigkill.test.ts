@@ -21,8 +21,8 @@ describe('a usage worker killed with SIGKILL in the middle of its batches', faul
   let blocker: pg.Client | undefined;
   let queue: Queue;
 
-  const worker = async () => {
-    const p = await startEngineProcess({ ...env, TOKENS_ROLES: 'workers' });
+  const worker = async (overrides: Record<string, string> = {}) => {
+    const p = await startEngineProcess({ ...env, TOKENS_ROLES: 'workers', ...overrides });
     processes.push(p);
     return p;
   };
@@ -112,7 +112,8 @@ describe('a usage worker killed with SIGKILL in the middle of its batches', faul
     expect(record.refused).toEqual([]);
     const keys = events.map((e) => e.idempotencyKey);
 
-    const doomed = await worker();
+    // It takes no more jobs than it has lanes, so the kill leaves jobs it never fetched.
+    const doomed = await worker({ TOKENS_USAGE_PREFETCH: '4' });
     await waitFor(async () => (await settledCount(db, keys)) >= 300, 'the backlog to be partly applied', 30_000);
     // Redis holds every write (job completions, lock renewals, fetches) while PostgreSQL goes on: the
     // worker's active jobs commit, then wait to be marked completed. The kill lands right there.

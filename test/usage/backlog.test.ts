@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { runEngine, type RunningEngine } from '../../src/run.js';
+import { API_KEY, call, cleanup, isolation, waitFor } from '../support/engine.js';
+
+const ACCOUNTS = 20;
+const PER_ACCOUNT = 20;
+/** The last account gets twice as many: 40 uses of 3 tokens against 100, so 33 apply and 7 are refused. */
+const HOT_EXTRA = 20;
+const COST = 3;
+
+describe('a backlog of single events: workers apply many jobs per transaction and keep every balance exact', () => {
+  const iso = isolation();
+  let api: RunningEngine;
+  let workers: RunningEngine | undefined;
+  let baseUrl = '';
+  const post = (path: string, body: unknown) => call<any>(baseUrl, API_KEY, 'POST', path, body);
+  const get = (path: string) => call<any>(baseUrl, API_KEY, 'GET', path);
+
+  beforeAll(async () => {
+    api = await runEngine(loadConfig({ ...iso.env, TOKENS_ROLES: 'api' }), createLogger('error'));
+    baseUrl = `http://127.0.0.1:${api.port}`;
+  });
+  afterAll(async () => {
+    await workers?.stop();
+    await api.stop();
+    await cleanup(iso.databaseUrl, iso.redisUrl, iso.prefix);
+  });
+
+  it('420 uses queued one request each while no worker runs are all settled once, in far fewer transactions', async () => {
+    const users = Array.from({ length: ACCOUNTS }, (_, i) => `backlog-${i}`);
+    for (const userId of users) expect((await post('/v1/accounts', { userId, plan: 'monthly_pro' })).status).toBe(201);
+    const events = Array.from({ length: ACCOUNTS * PER_ACCOUNT + HOT_EXTRA }, (_, i) => ({
+      userId: i < ACCOUNTS * PER_ACCOUNT ? users[i % ACCOUNTS]! : users.at(-1)!,
+      feature: 'resume_upload',
+      idempotencyKey: `backlog-use-${i}`,
+    }));
+    // One request per event, ten at a time: the API makes small jobs, as it does under single-event traffic.
+    for (let i = 0; i < events.length; i += 10) {
+      const answers = await Promise.all(events.slice(i, i + 10).map((e) => post('/v1/usage', e)));
+      expect(answers.map((a) => a.status)).toEqual(answers.map(() => 202));
+    }
+    const jobs = await api.engine.queues.usage.getWaitingCount();
+    expect(jobs).toBeGreaterThan(events.length / 10);
+
+    workers = await runEngine(loadConfig({ ...iso.env, TOKENS_ROLES: 'workers' }), createLogger('error'));
+    const statuses = await waitFor(async () => {
+      const all = await Promise.all(events.map((e) => get(`/v1/usage/${e.idempotencyKey}`)));
+      return all.every((r) => r.status === 200 && r.body.status !== 'queued') ? all.map((r) => r.body) : undefined;
+    }, 'every queued use to settle', 60_000);
+
+    expect(statuses.filter((s) => s.status === 'applied')).toHaveLength(ACCOUNTS * PER_ACCOUNT + HOT_EXTRA - 7);
+    expect(statuses.filter((s) => s.status === 'rejected').map((s) => s.reason)).toEqual(Array(7).fill('insufficient_tokens'));
+    for (const userId of users.slice(0, -1)) {
+      expect((await get(`/v1/accounts/${userId}`)).body).toMatchObject({ balance: 100 - PER_ACCOUNT * COST, usedThisPeriod: PER_ACCOUNT * COST });
+    }
+    expect((await get(`/v1/accounts/${users.at(-1)}`)).body).toMatchObject({ balance: 1, usedThisPeriod: 99 });
+    const ledger = await get(`/v1/accounts/${users[0]}/ledger?limit=100`);
+    expect(ledger.body.entries.filter((e: any) => e.kind === 'use')).toHaveLength(PER_ACCOUNT);
+
+    // What an operator reads on /metrics: every job went through a transaction, most of them shared one.
+    const merged = (await workers.engine.metrics.usageTransactionJobs.get()).values;
+    const transactions = merged.find((v) => v.metricName === 'tokens_usage_transaction_jobs_count')!.value;
+    const jobsApplied = merged.find((v) => v.metricName === 'tokens_usage_transaction_jobs_sum')!.value;
+    expect(jobsApplied).toBe(jobs);
+    expect(transactions).toBeLessThan(jobs / 2);
+  });
+});
