@@ -24,6 +24,8 @@ export interface BenchEngine {
   topology: string;
   /** The engine's OS processes, for memory and CPU readings. */
   processes: RunningProcess[];
+  /** Each process's /metrics (an API's own port; TOKENS_METRICS_PORT for the others). */
+  metricsUrls: Array<{ role: EngineRole; url: string }>;
   call<T = any>(key: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   /** What the processes logged (LOG_LEVEL=error: nothing, unless something went wrong). */
   logs(): string;
@@ -106,12 +108,12 @@ export async function startEngine(iso: Isolation, topology: Topology = SPLIT): P
   const config = loadConfig({ ...process.env, ...env });
   const ports = new Map<EngineRole, number>();
   for (const role of topology.processes) {
-    if (!hasRole(role, 'api')) continue;
     let port = await freePort();
     while ([...ports.values()].includes(port)) port = await freePort();
     ports.set(role, port);
   }
-  const baseUrls = [...ports.values()].map((port) => `http://127.0.0.1:${port}`);
+  const baseUrls = topology.processes.filter((r) => hasRole(r, 'api')).map((r) => `http://127.0.0.1:${ports.get(r)}`);
+  const metricsUrls = topology.processes.map((role) => ({ role, url: `http://127.0.0.1:${ports.get(role)}/metrics` }));
   const baseUrl = baseUrls[0];
   if (!baseUrl) throw new Error(`topology ${topology.name} runs no API process`);
   const call: BenchEngine['call'] = async (key, method, path, body) => {
@@ -132,10 +134,9 @@ export async function startEngine(iso: Isolation, topology: Topology = SPLIT): P
   };
   const launch = async (role: EngineRole) => {
     const port = ports.get(role);
-    const proc = spawnRole({ ...env, TOKENS_ROLES: role.roles, PORT: String(port ?? 0) });
+    const proc = spawnRole({ ...env, TOKENS_ROLES: role.roles, ...(hasRole(role, 'api') ? { PORT: String(port) } : { PORT: '0', TOKENS_METRICS_PORT: String(port) }) });
     procs.push(proc);
     running.push({ ...role, pid: proc.child.pid! });
-    if (port === undefined) return;
     await until(role.name, proc, async () => {
       const r = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) });
       if (r.status !== 200) throw new Error(`/health answered ${r.status} ${await r.text()}`);
@@ -169,6 +170,7 @@ export async function startEngine(iso: Isolation, topology: Topology = SPLIT): P
     baseUrls,
     topology: topology.name,
     processes: running,
+    metricsUrls,
     call,
     logs: () => procs.flatMap((p) => p.output).join(''),
     stop,

@@ -31,7 +31,7 @@ export function loadMarkdown(r: LoadResults): string {
     ]),
   );
   const applied = table(
-    ['Topology', 'accepted', 'applied/s (start → drained)', 'lag p50 / p99 (seen)', 'lag p50 / p99 (settled_at)', 'drain after stop', 'events/job', 'job p50 / p99'],
+    ['Topology', 'accepted', 'applied/s (start → drained)', 'lag p50 / p99 (seen)', 'lag p50 / p99 (settled_at)', 'drain after stop', 'events/job', 'jobs/transaction', 'job p50 / p99'],
     topologies.map(({ topology, usage: u }) => [
       topology,
       int(u.requests),
@@ -40,6 +40,7 @@ export function loadMarkdown(r: LoadResults): string {
       `${ms(u.lag.settledAt.p50)} / ${ms(u.lag.settledAt.p99)}`,
       `${u.drainSeconds.toFixed(2)} s`,
       u.jobs.eventsPerJob.toFixed(2),
+      u.jobs.jobsPerTransaction.toFixed(2),
       `${ms(u.jobs.jobMs.p50)} / ${ms(u.jobs.jobMs.p99)}`,
     ]),
   );

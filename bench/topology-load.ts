@@ -7,7 +7,7 @@ import { featureCost, openAccounts } from './usage-throughput.js';
 import { runHttpLoad, type HttpLoad, type HttpLoadResult } from './http-load.js';
 import { ApplyLag, type ApplyLagResult } from './apply-lag.js';
 import { LedgerProgress } from './ledger-progress.js';
-import { usageJobs, usageJobsAdded, type UsageJobs } from './usage-jobs.js';
+import { usageJobs, usageJobsAdded, usageTransactions, type UsageJobs } from './usage-jobs.js';
 import { RssSampler, type ProcessMemory } from './rss.js';
 import { CpuMeter, type CpuReading } from './cpu.js';
 import { PgWaits, type WaitShare } from './pg-waits.js';
@@ -105,6 +105,7 @@ export async function measureUsageLoad(
   const waits = new PgWaits(engine.config.databaseUrl);
   try {
     const jobsBefore = await usageJobsAdded(iso);
+    const transactionsBefore = await usageTransactions(engine);
     const loadAtStart = loadavg()[0]!;
     await cpu.restart();
     await waits.start();
@@ -123,7 +124,7 @@ export async function measureUsageLoad(
     if (applied < http.requests || Object.keys(outcomes).length !== 1) {
       throw new Error(`${label}: ${http.requests} events accepted, settled ${JSON.stringify(outcomes)}`);
     }
-    const jobs = await usageJobs(iso, { fromMs, toMs: Date.now(), jobsBefore, events: applied });
+    const jobs = await usageJobs(iso, { fromMs, toMs: Date.now(), jobsBefore, events: applied, transactionsBefore, engine });
     return {
       ...http,
       applied,

@@ -29,6 +29,7 @@ export const configSchema = z.object({
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
+  TOKENS_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   TOKENS_API_KEYS: csv,
   TOKENS_ADMIN_KEYS: csv,
   TOKENS_ROLES: roles,
@@ -58,6 +59,8 @@ export type Config = {
   redisUrl: string;
   port: number;
   host: string;
+  /** A process without the api role serves /health and /metrics here; none when unset. */
+  metricsPort: number | undefined;
   apiKeys: string[];
   adminKeys: string[];
   roles: Array<'api' | 'workers' | 'scheduler'>;
@@ -101,6 +104,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: e.REDIS_URL,
     port: e.PORT,
     host: e.HOST,
+    metricsPort: e.TOKENS_METRICS_PORT,
     apiKeys: e.TOKENS_API_KEYS,
     adminKeys: e.TOKENS_ADMIN_KEYS,
     roles: e.TOKENS_ROLES,

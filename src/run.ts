@@ -3,7 +3,7 @@ import type { Worker } from 'bullmq';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { createEngine, closeEngine, type Engine } from './engine.js';
-import { buildApp } from './http/app.js';
+import { buildApp, buildOpsApp } from './http/app.js';
 import { startScheduler } from './jobs/scheduler.js';
 import { startWorkers, stopWorkers } from '../workers/index.js';
 import { checkPostgres, checkRedis, ensureKeys, migrateAndSeed } from './startup.js';
@@ -13,6 +13,8 @@ export interface RunningEngine {
   app: FastifyInstance | null;
   /** The port the API listens on (useful with PORT=0). */
   port: number | null;
+  /** Where a process without the api role serves /health and /metrics (TOKENS_METRICS_PORT), if anywhere. */
+  metricsPort: number | null;
   stop(): Promise<void>;
 }
 
@@ -39,13 +41,22 @@ export async function runEngine(baseConfig: Config, log: Logger): Promise<Runnin
     const address = app.server.address();
     port = typeof address === 'object' && address ? address.port : config.port;
   }
-  log.info({ roles: config.roles, port, testClock: config.testClock }, 'token engine running');
+  let opsApp: FastifyInstance | null = null;
+  let metricsPort: number | null = null;
+  if (!app && config.metricsPort !== undefined) {
+    opsApp = buildOpsApp(engine);
+    await opsApp.listen({ port: config.metricsPort, host: config.host });
+    const address = opsApp.server.address();
+    metricsPort = typeof address === 'object' && address ? address.port : config.metricsPort;
+  }
+  log.info({ roles: config.roles, port, metricsPort, testClock: config.testClock }, 'token engine running');
 
   let stopping: Promise<void> | undefined;
   return {
     engine,
     app,
     port,
+    metricsPort,
     stop() {
       stopping ??= (async () => {
         if (app) {
@@ -55,6 +66,7 @@ export async function runEngine(baseConfig: Config, log: Logger): Promise<Runnin
           await app.close();
           clearInterval(sweeper);
         }
+        await opsApp?.close();
         log.debug('api closed');
         await scheduler?.stop();
         log.debug('scheduler stopped');

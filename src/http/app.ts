@@ -70,3 +70,19 @@ export async function buildApp(engine: Engine): Promise<FastifyInstance> {
   });
   return app;
 }
+
+/**
+ * What a process without the api role serves on TOKENS_METRICS_PORT: `/health` and `/metrics` only, so
+ * worker and scheduler processes can be probed and scraped like the APIs (their counters are their own).
+ */
+export function buildOpsApp(engine: Engine): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: engine.log.child({ role: 'ops' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+  });
+  installErrorHandling(app);
+  healthRoutes(app, engine);
+  metricsRoutes(app, engine);
+  return app;
+}

@@ -64,14 +64,16 @@ export class ApplyLanes {
   }
 
   private async applyGroup(group: Waiting[]): Promise<void> {
+    let outcomes: UsageOutcome[];
     try {
-      const outcomes = await this.transact(group.flatMap((w) => w.events));
-      this.opts.onTransaction?.(group.length, outcomes.length);
-      share(group, outcomes);
+      outcomes = await this.transact(group.flatMap((w) => w.events));
     } catch (error) {
       if (group.length === 1) return group[0]!.reject(error);
       for (const w of group) await this.applyGroup([w]);
+      return;
     }
+    share(group, outcomes);
+    this.opts.onTransaction?.(group.length, outcomes.length);
   }
 }
 
