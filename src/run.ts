@@ -37,17 +37,13 @@ export async function runEngine(baseConfig: Config, log: Logger): Promise<Runnin
   let port: number | null = null;
   if (config.roles.includes('api')) {
     app = await buildApp(engine);
-    await app.listen({ port: config.port, host: config.host });
-    const address = app.server.address();
-    port = typeof address === 'object' && address ? address.port : config.port;
+    port = await listen(app, config.port, config.host);
   }
   let opsApp: FastifyInstance | null = null;
   let metricsPort: number | null = null;
   if (!app && config.metricsPort !== undefined) {
     opsApp = buildOpsApp(engine);
-    await opsApp.listen({ port: config.metricsPort, host: config.host });
-    const address = opsApp.server.address();
-    metricsPort = typeof address === 'object' && address ? address.port : config.metricsPort;
+    metricsPort = await listen(opsApp, config.metricsPort, config.host);
   }
   log.info({ roles: config.roles, port, metricsPort, testClock: config.testClock }, 'token engine running');
 
@@ -78,4 +74,11 @@ export async function runEngine(baseConfig: Config, log: Logger): Promise<Runnin
       return stopping;
     },
   };
+}
+
+/** Listens and returns the port it got (PORT=0 asks for any free one). */
+async function listen(app: FastifyInstance, port: number, host: string): Promise<number> {
+  await app.listen({ port, host });
+  const address = app.server.address();
+  return typeof address === 'object' && address ? address.port : port;
 }

@@ -30,7 +30,7 @@ export class ApplyLanes {
 
   constructor(
     private readonly transact: ApplyTransaction,
-    private readonly opts: { lanes: number; maxEvents: number; onTransaction?: (jobs: number, events: number) => void },
+    private readonly opts: { lanes: number; maxEvents: number; onTransaction?: (jobs: number) => void },
   ) {
     this.lanes = Array.from({ length: opts.lanes }, () => ({ waiting: [], running: false }));
   }
@@ -73,7 +73,7 @@ export class ApplyLanes {
       return;
     }
     share(group, outcomes);
-    this.opts.onTransaction?.(group.length, outcomes.length);
+    this.opts.onTransaction?.(group.length);
   }
 }
 
