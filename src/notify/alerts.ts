@@ -3,11 +3,43 @@ import type { Engine } from '../engine.js';
 import type { Executor, Trx } from '../db/database.js';
 import type { AlertRule } from '../db/schema.js';
 import { transactWithNotifications } from './delivery-jobs.js';
-import { messageId, recordNotifications } from './outbox.js';
+import { messageId, recordNotifications, type NewNotification } from './outbox.js';
 import { findUnusualUsage, type Finding } from './unusual-usage.js';
 
 export function alertKey(f: Pick<Finding, 'userId' | 'rule' | 'windowEnd'>): string {
   return `alert:${f.userId}:${f.rule}:${f.windowEnd.toISOString()}`;
+}
+
+/** What an admin alert carries: a `tokens.alert` to the admin webhook, for unusual usage and reconcile alike. */
+export interface AlertContent {
+  userId: string | null;
+  rule: string;
+  message: string;
+  observed: number;
+  threshold: number;
+  windowStart: Date;
+  windowEnd: Date;
+  details: Record<string, unknown>;
+}
+
+export function alertNotification(key: string, a: AlertContent, occurredAt: Date): NewNotification {
+  return {
+    key,
+    type: 'tokens.alert',
+    userId: a.userId,
+    data: {
+      userId: a.userId,
+      rule: a.rule,
+      message: a.message,
+      observed: a.observed,
+      threshold: a.threshold,
+      windowStart: a.windowStart.toISOString(),
+      windowEnd: a.windowEnd.toISOString(),
+      details: a.details,
+    },
+    occurredAt,
+    channels: ['webhook'],
+  };
 }
 
 /** An account already alerted for a rule over a window that overlaps this one is not alerted again. */
@@ -40,23 +72,7 @@ export async function raiseAlerts(engine: Engine, asOf: Date): Promise<{ raised:
     if (fresh.length === 0) return [];
     await recordNotifications(
       trx,
-      fresh.map((f) => ({
-        key: alertKey(f),
-        type: 'tokens.alert' as const,
-        userId: f.userId,
-        data: {
-          userId: f.userId,
-          rule: f.rule,
-          message: f.message,
-          observed: f.observed,
-          threshold: f.threshold,
-          windowStart: f.windowStart.toISOString(),
-          windowEnd: f.windowEnd.toISOString(),
-          details: f.details,
-        },
-        occurredAt: asOf,
-        channels: ['webhook'],
-      })),
+      fresh.map((f) => alertNotification(alertKey(f), f, asOf)),
     );
     await trx
       .insertInto('alerts')

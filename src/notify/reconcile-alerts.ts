@@ -4,6 +4,7 @@ import type { Executor, Trx } from '../db/database.js';
 import { findViolations, reconcileChecks, subjectOf, type ReconcileCheck, type Violation } from '../ledger/reconcile.js';
 import { transactWithNotifications } from './delivery-jobs.js';
 import { messageId, recordNotifications } from './outbox.js';
+import { alertNotification } from './alerts.js';
 
 export const reconcileRules = reconcileChecks.map((c) => `reconcile:${c}` as const);
 export type ReconcileRule = (typeof reconcileRules)[number];
@@ -54,23 +55,22 @@ async function recordFindings(trx: Trx, violations: Violation[], at: Date): Prom
   for (const chunk of chunks(fresh)) {
     await recordNotifications(
       trx,
-      chunk.map((v) => ({
-        key: keyOf(v),
-        type: 'tokens.alert' as const,
-        userId: v.userId,
-        data: {
-          userId: v.userId,
-          rule: `reconcile:${v.check}`,
-          message: v.message,
-          observed: v.actual,
-          threshold: v.expected,
-          windowStart: at.toISOString(),
-          windowEnd: at.toISOString(),
-          details: { check: v.check, day: v.day, expected: v.expected, actual: v.actual, difference: v.difference, ...v.details },
-        },
-        occurredAt: at,
-        channels: ['webhook'],
-      })),
+      chunk.map((v) =>
+        alertNotification(
+          keyOf(v),
+          {
+            userId: v.userId,
+            rule: `reconcile:${v.check}`,
+            message: v.message,
+            observed: v.actual,
+            threshold: v.expected,
+            windowStart: at,
+            windowEnd: at,
+            details: { check: v.check, day: v.day, expected: v.expected, actual: v.actual, difference: v.difference, ...v.details },
+          },
+          at,
+        ),
+      ),
     );
     await trx
       .insertInto('reconcile_violations')
