@@ -51,6 +51,7 @@ export const configSchema = z.object({
   ...notifyEnvShape,
   TOKENS_TIMEZONE: z.string().default('UTC').refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Paris'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TOKENS_PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'must be the http(s) URL people reach the engine at, such as https://tokens.example.com' }).optional(),
 });
 
 export type Config = {
@@ -86,6 +87,8 @@ export type Config = {
   logLevel: string;
   /** The zone that days are counted in for rollups and analytics. */
   timeZone: string;
+  /** The origin (scheme, host, port) of TOKENS_PUBLIC_URL: the only one admin state changes may come from when set. */
+  publicOrigin: string | undefined;
 };
 
 export class ConfigError extends Error {}
@@ -126,5 +129,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     notify: toNotifyConfig(e),
     logLevel: e.LOG_LEVEL,
     timeZone: e.TOKENS_TIMEZONE,
+    publicOrigin: e.TOKENS_PUBLIC_URL ? new URL(e.TOKENS_PUBLIC_URL).origin : undefined,
   };
 }

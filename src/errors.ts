@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'event_not_failed'
   | 'notification_not_found'
   | 'notification_not_failed'
+  | 'as_of_in_future'
+  | 'cross_site_request'
   | 'internal_error';
 
 export class EngineError extends Error {

@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Engine } from '../engine.js';
 import { installErrorHandling } from './errors.js';
 import { requireKey } from './auth.js';
+import { installAdminBoundary } from './admin-boundary.js';
 import { healthRoutes } from './routes/health.js';
 import { accountRoutes } from './routes/accounts.js';
 import { gatingRoutes } from './routes/gating.js';
@@ -34,6 +35,7 @@ export async function buildApp(engine: Engine): Promise<FastifyInstance> {
     return503OnClosing: true,
   });
   installErrorHandling(app);
+  await installAdminBoundary(app, engine.config);
   healthRoutes(app, engine);
   metricsRoutes(app, engine);
   await stripeWebhookRoutes(app, engine);

@@ -10,7 +10,9 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   invalid_events: 400,
   clock_backwards: 400,
   invalid_signature: 400,
+  as_of_in_future: 400,
   unauthorized: 401,
+  cross_site_request: 403,
   account_not_found: 404,
   reservation_not_found: 404,
   usage_not_found: 404,
@@ -25,6 +27,11 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   dependency_unavailable: 503,
   webhook_not_configured: 503,
 };
+
+/** The status an error code answers with (a code not listed is a client's mistake: 400). */
+export function statusOfCode(code: ErrorCode): number {
+  return statusOf[code] ?? 400;
+}
 
 /** Parses untrusted input; a failure is a 400 naming each field and what is wrong with it. */
 export function parse<T extends z.ZodType>(schema: T, value: unknown, what = 'request'): z.infer<T> {

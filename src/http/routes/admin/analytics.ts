@@ -14,7 +14,11 @@ import {
 import { planMoves, pricingRuleEffects, revenueBetween, revenueMethod, revenuePerToken, rewardsGranted } from '../../../insight/revenue.js';
 import { parse } from '../../errors.js';
 
-const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
+// A day of the calendar (2026-02-31 is none, whatever the pattern says) in the engine's era: nothing is
+// recorded before 1970, and a range computed back from a year-1 day would reach a year PostgreSQL lacks.
+const date = z.iso
+  .date({ error: 'must be a calendar date YYYY-MM-DD' })
+  .refine((d) => d >= '1970-01-01', 'must be 1970-01-01 or later');
 const query = z.object({ from: date.optional(), to: date.optional() });
 
 export function analyticsRoutes(app: FastifyInstance, engine: Engine): void {

@@ -9,11 +9,12 @@ const pageDir = fileURLToPath(new URL('../../admin-page/', import.meta.url));
 // Chart.js is served from the installed package: the machines have no internet, so no CDN.
 const chartJs = path.join(path.dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.js');
 
-const assets: Record<string, { file: string; type: string }> = {
-  'admin.js': { file: path.join(pageDir, 'admin.js'), type: 'text/javascript; charset=utf-8' },
-  'admin.css': { file: path.join(pageDir, 'admin.css'), type: 'text/css; charset=utf-8' },
-  'chart.umd.js': { file: chartJs, type: 'text/javascript; charset=utf-8' },
-};
+// A Map, not an object literal: a name such as `__proto__` or `constructor` must find nothing.
+const assets = new Map<string, { file: string; type: string }>([
+  ['admin.js', { file: path.join(pageDir, 'admin.js'), type: 'text/javascript; charset=utf-8' }],
+  ['admin.css', { file: path.join(pageDir, 'admin.css'), type: 'text/css; charset=utf-8' }],
+  ['chart.umd.js', { file: chartJs, type: 'text/javascript; charset=utf-8' }],
+]);
 
 /** The admin dashboard page and its static assets; the caller scopes them behind admin credentials. */
 export function adminPageRoutes(app: FastifyInstance, _engine: Engine): void {
@@ -21,7 +22,7 @@ export function adminPageRoutes(app: FastifyInstance, _engine: Engine): void {
     reply.type('text/html; charset=utf-8').send(await readFile(path.join(pageDir, 'index.html'))),
   );
   app.get<{ Params: { name: string } }>('/admin/assets/:name', async (request, reply) => {
-    const asset = assets[request.params.name];
+    const asset = assets.get(request.params.name);
     if (!asset) return reply.callNotFound();
     return reply.type(asset.type).header('cache-control', 'max-age=300').send(await readFile(asset.file));
   });
