@@ -1,6 +1,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Engine } from '../engine.js';
 import { scheduledJobs } from './scheduled-jobs.js';
+import { requireAsOfNotInFuture } from './as-of.js';
 
 /**
  * Fires each schedule once however many scheduler processes run: the first to take the Redis lock for
@@ -35,7 +36,9 @@ export function startScheduler(engine: Engine): { stop(): Promise<void> } {
   };
 }
 
+/** Queues a run of `name` now, as of `asOf` (never after the engine's now) or of the moment it runs. */
 export async function enqueueScheduledJob(engine: Engine, name: string, asOf?: Date): Promise<string> {
+  if (asOf) requireAsOfNotInFuture(asOf, await engine.clock.now());
   const job = await engine.queues.scheduled.add(name, { name, ...(asOf ? { asOf: asOf.toISOString() } : {}) }, { attempts: 5 });
   return job.id!;
 }
