@@ -34,7 +34,7 @@ describe('a webhook that is never acknowledged is kept as failed, for an admin t
       return r.body.notifications.length === 1 ? r.body.notifications[0] : undefined;
     }, 'the warning to be failed');
     expect(failed).toMatchObject({ type: 'tokens.warning', userId: 'ops', data: { level: 90 } });
-    expect(failed.deliveries).toEqual([expect.objectContaining({ channel: 'webhook', status: 'failed', attempts: 3, lastError: `POST ${receiver.url}: HTTP 503` })]);
+    expect(failed.deliveries).toEqual([expect.objectContaining({ channel: 'webhook', status: 'failed', attempts: 3, lastError: `POST ${new URL(receiver.url).origin}: HTTP 503` })]);
     expect(receiver.requests.map((r) => r.id)).toEqual([failed.id, failed.id, failed.id]);
 
     receiver.answerWith(() => 200);
