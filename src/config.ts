@@ -23,6 +23,9 @@ function isTimeZone(tz: string): boolean {
 
 const onOff = z.enum(['on', 'off']).default('off').transform((v) => v === 'on');
 
+/** Production keys must be long enough not to be guessed (a generated dev key has 32 characters). */
+export const minProductionKeyLength = 32;
+
 export const configSchema = z.object({
   NODE_ENV: z.string().default('development'),
   DATABASE_URL: z.url().default('postgres://127.0.0.1:5432/tokens'),
@@ -52,6 +55,21 @@ export const configSchema = z.object({
   TOKENS_TIMEZONE: z.string().default('UTC').refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Paris'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TOKENS_PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'must be the http(s) URL people reach the engine at, such as https://tokens.example.com' }).optional(),
+}).superRefine((e, ctx) => {
+  if (e.NODE_ENV !== 'production') return;
+  if (e.TOKENS_TEST_CLOCK) {
+    ctx.addIssue({ code: 'custom', path: ['TOKENS_TEST_CLOCK'], message: 'must be off in production (NODE_ENV=production): a test clock lets an admin move billing time' });
+  }
+  for (const name of ['TOKENS_API_KEYS', 'TOKENS_ADMIN_KEYS'] as const) {
+    // Which key, by position: a key itself is never printed.
+    const short = e[name].map((k, i) => (k.length < minProductionKeyLength ? i + 1 : 0)).filter(Boolean);
+    if (short.length) {
+      ctx.addIssue({ code: 'custom', path: [name], message: `every key must be at least ${minProductionKeyLength} characters in production (too short: key ${short.join(', ')} of the list)` });
+    }
+  }
+  if (e.TOKENS_API_KEYS.some((k) => e.TOKENS_ADMIN_KEYS.includes(k))) {
+    ctx.addIssue({ code: 'custom', path: ['TOKENS_ADMIN_KEYS'], message: 'a key is in both TOKENS_API_KEYS and TOKENS_ADMIN_KEYS: a service key must not open the admin API' });
+  }
 });
 
 export type Config = {

@@ -77,7 +77,8 @@ export async function migrateAndSeed(config: Config, log: Logger): Promise<void>
 
 /**
  * Outside production, a first start without keys makes a pair of dev keys, keeps them in a file so
- * the next start uses the same, and prints them; production refuses to start without keys.
+ * the next start uses the same, and prints the ones it made (never a configured key); production
+ * refuses to start without keys.
  */
 export function ensureKeys(config: Config, log: Logger): Config {
   if (config.apiKeys.length > 0 && config.adminKeys.length > 0) return config;
@@ -91,14 +92,17 @@ export function ensureKeys(config: Config, log: Logger): Config {
     keys = { api: `dev_api_${randomBytes(12).toString('hex')}`, admin: `dev_admin_${randomBytes(12).toString('hex')}` };
     writeFileSync(config.devKeysFile, JSON.stringify(keys, null, 2), { mode: 0o600 });
   }
-  const result = {
+  const generated = {
+    ...(config.apiKeys.length ? {} : { apiKey: keys.api }),
+    ...(config.adminKeys.length ? {} : { adminKey: keys.admin }),
+  };
+  log.warn(
+    { ...generated, file: config.devKeysFile },
+    'no keys configured: using development keys (set TOKENS_API_KEYS and TOKENS_ADMIN_KEYS to choose your own)',
+  );
+  return {
     ...config,
     apiKeys: config.apiKeys.length ? config.apiKeys : [keys.api],
     adminKeys: config.adminKeys.length ? config.adminKeys : [keys.admin],
   };
-  log.warn(
-    { apiKey: result.apiKeys[0], adminKey: result.adminKeys[0], file: config.devKeysFile },
-    'no keys configured: using development keys (set TOKENS_API_KEYS and TOKENS_ADMIN_KEYS to choose your own)',
-  );
-  return result;
 }

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from './errors.js';
 
@@ -11,7 +11,7 @@ function matches(candidate: string, keys: readonly string[]): boolean {
 }
 
 /** The key a request presents: `Authorization: Bearer <key>`, or HTTP Basic with the key as password (browsers). */
-export function presentedKey(request: FastifyRequest): string | undefined {
+export function presentedKey(request: Pick<FastifyRequest, 'headers'>): string | undefined {
   const header = request.headers.authorization ?? '';
   const bearer = /^Bearer\s+(.+)$/i.exec(header);
   if (bearer) return bearer[1]!.trim();
@@ -35,8 +35,14 @@ export function requireKey(keys: readonly string[], realm: string, opts: { basic
   };
 }
 
-/** Who made an admin change, for the audit log: the key's last characters, never the key itself. */
-export function adminActor(request: FastifyRequest): string {
-  const key = presentedKey(request) ?? '';
-  return `admin-key:…${key.slice(-4)}`;
+/**
+ * Who made an admin change, for the audit log: a fingerprint of the key (the first 12 hex digits of its
+ * SHA-256, `printf %s "$KEY" | sha256sum | cut -c1-12`), which names the key without revealing any of it.
+ */
+export function adminActor(request: Pick<FastifyRequest, 'headers'>): string {
+  return `admin-key:${keyFingerprint(presentedKey(request) ?? '')}`;
+}
+
+export function keyFingerprint(key: string): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 12);
 }
