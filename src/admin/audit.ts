@@ -10,8 +10,8 @@ export interface AuditRecord {
 }
 
 /** Every admin change is written here in the transaction that makes it: who, when, before, after. */
-export async function audit(exec: Executor, r: AuditRecord): Promise<void> {
-  await exec
+export async function audit(exec: Executor, r: AuditRecord): Promise<number> {
+  const row = await exec
     .insertInto('audit_log')
     .values({
       actor: r.actor,
@@ -21,7 +21,22 @@ export async function audit(exec: Executor, r: AuditRecord): Promise<void> {
       after: r.after === undefined ? null : JSON.stringify(r.after),
       at: r.at,
     })
-    .execute();
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/**
+ * A change made outside PostgreSQL (a queue in Redis) cannot share a transaction with its record, so
+ * the record is written first and the change made only if that succeeded; then its outcome is filled in
+ * here, or the record withdrawn if the change was refused and so never happened.
+ */
+export async function settleAudit(exec: Executor, id: number, outcome: { after: unknown } | 'refused'): Promise<void> {
+  if (outcome === 'refused') {
+    await exec.deleteFrom('audit_log').where('id', '=', id).execute();
+    return;
+  }
+  await exec.updateTable('audit_log').set({ after: JSON.stringify(outcome.after) }).where('id', '=', id).execute();
 }
 
 export async function listAudit(exec: Executor, limit: number) {
