@@ -23,6 +23,8 @@ function isTimeZone(tz: string): boolean {
 
 const onOff = z.enum(['on', 'off']).default('off').transform((v) => v === 'on');
 
+const milliseconds = (fallback: number) => z.coerce.number().int().min(100).max(3_600_000).default(fallback);
+
 /** Production keys must be long enough not to be guessed (a generated dev key has 32 characters). */
 export const minProductionKeyLength = 32;
 
@@ -55,7 +57,13 @@ export const configSchema = z.object({
   TOKENS_TIMEZONE: z.string().default('UTC').refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Paris'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TOKENS_PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'must be the http(s) URL people reach the engine at, such as https://tokens.example.com' }).optional(),
+  TOKENS_HTTP_REQUEST_TIMEOUT_MS: milliseconds(30_000),
+  TOKENS_HTTP_HEADERS_TIMEOUT_MS: milliseconds(10_000),
+  TOKENS_HTTP_KEEP_ALIVE_TIMEOUT_MS: milliseconds(72_000),
 }).superRefine((e, ctx) => {
+  if (e.TOKENS_HTTP_HEADERS_TIMEOUT_MS > e.TOKENS_HTTP_REQUEST_TIMEOUT_MS) {
+    ctx.addIssue({ code: 'custom', path: ['TOKENS_HTTP_HEADERS_TIMEOUT_MS'], message: 'must not exceed TOKENS_HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)' });
+  }
   if (e.NODE_ENV !== 'production') return;
   if (e.TOKENS_TEST_CLOCK) {
     ctx.addIssue({ code: 'custom', path: ['TOKENS_TEST_CLOCK'], message: 'must be off in production (NODE_ENV=production): a test clock lets an admin move billing time' });
@@ -107,6 +115,8 @@ export type Config = {
   timeZone: string;
   /** The origin (scheme, host, port) of TOKENS_PUBLIC_URL: the only one admin state changes may come from when set. */
   publicOrigin: string | undefined;
+  /** Timeouts of the API's HTTP server (src/http/server-options.ts). */
+  http: { requestTimeoutMs: number; headersTimeoutMs: number; keepAliveTimeoutMs: number };
 };
 
 export class ConfigError extends Error {}
@@ -148,5 +158,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     timeZone: e.TOKENS_TIMEZONE,
     publicOrigin: e.TOKENS_PUBLIC_URL ? new URL(e.TOKENS_PUBLIC_URL).origin : undefined,
+    http: {
+      requestTimeoutMs: e.TOKENS_HTTP_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: e.TOKENS_HTTP_HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.TOKENS_HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
   };
 }

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'notification_not_failed'
   | 'as_of_in_future'
   | 'cross_site_request'
+  | 'request_timeout'
   | 'internal_error';
 
 export class EngineError extends Error {

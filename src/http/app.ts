@@ -3,6 +3,7 @@ import type { Engine } from '../engine.js';
 import { installErrorHandling } from './errors.js';
 import { requireKey } from './auth.js';
 import { installAdminBoundary } from './admin-boundary.js';
+import { serverOptions } from './server-options.js';
 import { healthRoutes } from './routes/health.js';
 import { accountRoutes } from './routes/accounts.js';
 import { gatingRoutes } from './routes/gating.js';
@@ -33,6 +34,7 @@ export async function buildApp(engine: Engine): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 8 * 1024 * 1024,
     return503OnClosing: true,
+    ...serverOptions(engine.config.http),
   });
   installErrorHandling(app);
   await installAdminBoundary(app, engine.config);
@@ -82,6 +84,7 @@ export function buildOpsApp(engine: Engine): FastifyInstance {
     loggerInstance: engine.log.child({ role: 'ops' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    ...serverOptions(engine.config.http),
   });
   installErrorHandling(app);
   healthRoutes(app, engine);

@@ -13,6 +13,7 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   as_of_in_future: 400,
   unauthorized: 401,
   cross_site_request: 403,
+  request_timeout: 408,
   account_not_found: 404,
   reservation_not_found: 404,
   usage_not_found: 404,
