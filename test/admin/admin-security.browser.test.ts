@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
 import { ADMIN_KEY, startTestEngine, waitFor, type TestEngine } from '../support/engine.js';
 
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -34,7 +34,9 @@ describe('the admin pages in a real browser: a strict CSP, no foreign frames, no
       const target = `http://127.0.0.1:${engine.running.port}`;
       const pages: Record<string, string> = {
         '/frames': `<iframe id="page" src="${target}/admin"></iframe><iframe id="board" src="${target}/admin/queues"></iframe>`,
-        '/form': `<form id="f" method="POST" action="${target}/admin/api/jobs/reconcile/run"></form><script>document.getElementById('f').submit()</script>`,
+        // A "simple" request: no preflight, and the browser attaches the admin's credentials to it.
+        '/forge': `<script>fetch('${target}/admin/api/jobs/reconcile/run', { method: 'POST', mode: 'no-cors', credentials: 'include' })</script>`,
+        '/form': `<form id="f" method="POST" enctype="text/plain" action="${target}/admin/api/jobs/reconcile/run"></form><script>document.getElementById('f').submit()</script>`,
       };
       res.writeHead(pages[req.url ?? ''] ? 200 : 404, { 'content-type': 'text/html' }).end(pages[req.url ?? ''] ?? 'no');
     });
@@ -91,15 +93,33 @@ describe('the admin pages in a real browser: a strict CSP, no foreign frames, no
     }
   });
 
-  it('a form another site or origin submits with the admin\'s credentials is refused with 403 cross_site_request, and nothing runs', async () => {
+  it('a POST another site or origin sends with the admin\'s credentials is refused with 403 cross_site_request, and nothing runs', async () => {
+    // A browser that has logged in sends the cached Basic credentials with every request to the engine,
+    // whoever makes it. Playwright's httpCredentials only answers challenges (Chromium never challenges
+    // a cross-origin fetch), so the cached credentials are set as the header they become.
+    const loggedIn = await browser.newContext({ extraHTTPHeaders: { authorization: `Basic ${Buffer.from(`admin:${ADMIN_KEY}`).toString('base64')}` } });
+    const isRun = (r: Request) => r.url().endsWith('/admin/api/jobs/reconcile/run');
     for (const host of ['localhost', '127.0.0.1']) {
-      const page = await context.newPage();
-      const answered = page.waitForResponse((r) => r.url().endsWith('/admin/api/jobs/reconcile/run'));
-      await page.goto(`http://${host}:${attackerPort}/form`);
+      // The fetch's answer never reaches the attacker's script (Cross-Origin-Resource-Policy blocks it); what
+      // matters is that the engine did nothing, which the queue tells below.
+      const forge = await loggedIn.newPage();
+      const sent = Promise.race([forge.waitForEvent('requestfinished', isRun), forge.waitForEvent('requestfailed', isRun)]);
+      await forge.goto(`http://${host}:${attackerPort}/forge`);
+      const request = await sent;
+      expect({ host, sent: request.method() }).toEqual({ host, sent: 'POST' });
+      await forge.close();
+
+      // A form navigates: its answer is shown, and it is the refusal.
+      const form = await loggedIn.newPage();
+      const answered = form.waitForResponse((r) => isRun(r.request()));
+      await form.goto(`http://${host}:${attackerPort}/form`);
       const response = await answered;
-      expect({ host, status: response.status(), body: await response.json() }).toMatchObject({ host, status: 403, body: { error: { code: 'cross_site_request' } } });
-      await page.close();
+      expect({ host, status: response.status(), frames: response.headers()['x-frame-options'] }).toEqual({ host, status: 403, frames: 'DENY' });
+      await form.waitForLoadState();
+      expect(JSON.parse(await form.locator('body').innerText())).toMatchObject({ error: { code: 'cross_site_request' } });
+      await form.close();
     }
+    await loggedIn.close();
     expect(await scheduledJobs()).toBe(0);
     expect((await engine.admin('GET', '/admin/api/audit')).body.entries.map((e: any) => e.action)).toEqual(['bull-board.queue.pause']);
   });
