@@ -23,6 +23,7 @@ import { dashboardRoutes } from './routes/insight.js';
 import { analyticsRoutes } from './routes/admin/analytics.js';
 import { adminPageRoutes } from './routes/admin/page.js';
 import { queueHealthRoutes } from './routes/admin/queue-health.js';
+import { failedUsageRoutes } from './routes/admin/failed-usage.js';
 import { pricingRoutes } from './routes/admin/pricing.js';
 import { rewardsRoutes } from './routes/admin/rewards.js';
 
@@ -62,6 +63,7 @@ export async function buildApp(engine: Engine): Promise<FastifyInstance> {
     alertRoutes(admin, engine);
     analyticsRoutes(admin, engine);
     queueHealthRoutes(admin, engine);
+    failedUsageRoutes(admin, engine);
     pricingRoutes(admin, engine);
     rewardsRoutes(admin, engine);
   });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
@@ -74,6 +75,34 @@ describe('bull-board: usage and payments cannot be removed or forged there; ever
     }, 'the five accepted uses to be applied');
     expect(account.balance).toBe(85);
     expect((await call<any>(baseUrl, API_KEY, 'GET', '/v1/usage/forged')).status).toBe(404);
+    await workers.stop();
+    workers = undefined;
+  });
+
+  it('a failed usage job is sent back to the workers through the admin API, audited, and applied once', async () => {
+    await call(baseUrl, API_KEY, 'POST', '/v1/accounts', { userId: 'unlucky', plan: 'monthly_pro' });
+    const events = Array.from({ length: 3 }, (_, i) => ({ userId: 'unlucky', feature: 'resume_upload', idempotencyKey: `unlucky-${i}` }));
+    expect((await call(baseUrl, API_KEY, 'POST', '/v1/usage/batch', { events })).status).toBe(202);
+    // A worker that gives up on the job, as one does when it outlived its retries while PostgreSQL was away.
+    const doomed = new Worker('usage', async () => {
+      throw new UnrecoverableError('PostgreSQL was away for too long');
+    }, { connection: api.engine.workerConnection, prefix: iso.prefix });
+    await waitFor(async () => (await api.engine.queues.usage.getFailedCount()) > 0, 'the usage job to fail');
+    await doomed.close();
+    expect((await call<any>(baseUrl, API_KEY, 'GET', '/v1/usage/unlucky-0')).body.status).toBe('queued');
+    const failed = await api.engine.queues.usage.getFailedCount();
+
+    const retried = await call<any>(baseUrl, ADMIN_KEY, 'POST', '/admin/api/queues/usage/retry-failed');
+    expect(retried).toEqual({ status: 202, body: { status: 'queued', queue: 'usage', retried: failed } });
+    expect(await api.engine.queues.usage.getFailedCount()).toBe(0);
+    expect((await auditLog())[0]).toMatchObject({ actor: fingerprint, action: 'queue.retry-failed', subject: 'queue:usage', before: { failed }, after: { retried: failed } });
+
+    workers = await runEngine(loadConfig({ ...iso.env, TOKENS_ROLES: 'workers', TOKENS_METRICS_PORT: '0' }), createLogger('error'));
+    const account = await waitFor(async () => {
+      const r = await call<any>(baseUrl, API_KEY, 'GET', '/v1/accounts/unlucky');
+      return r.body.usedThisPeriod === 9 ? r.body : undefined;
+    }, 'the three uses to be applied');
+    expect(account.balance).toBe(91);
     await workers.stop();
     workers = undefined;
   });
