@@ -1,4 +1,4 @@
-import fastifyHelmet from '@fastify/helmet';
+import helmet from 'helmet';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { errorBody } from './errors.js';
@@ -69,9 +69,10 @@ export function crossSiteReason(request: FastifyRequest, publicOrigin: string | 
  * and a state change that a browser sends from another origin is refused with 403 before it does anything,
  * before authentication included: a browser's cached Basic credentials must not be usable by another site.
  */
-export async function installAdminBoundary(app: FastifyInstance, config: Pick<Config, 'publicOrigin'>): Promise<void> {
-  await app.register(fastifyHelmet, {
-    global: false,
+export function installAdminBoundary(app: FastifyInstance, config: Pick<Config, 'publicOrigin'>): void {
+  // helmet itself rather than @fastify/helmet: the plugin adds two hooks to every request, the service
+  // API's included, where these headers have no use; this sets them only under /admin.
+  const setSecurityHeaders = helmet({
     contentSecurityPolicy: { useDefaults: false, directives: adminContentSecurityPolicy },
     frameguard: { action: 'deny' },
     // With `no-referrer` a browser sends `Origin: null` on same-origin POSTs, which would read as cross-site.
@@ -81,7 +82,9 @@ export async function installAdminBoundary(app: FastifyInstance, config: Pick<Co
   });
   app.addHook('onRequest', async (request, reply) => {
     if (!underAdmin(request)) return;
-    await reply.helmet();
+    setSecurityHeaders(request.raw, reply.raw, (error?: unknown) => {
+      if (error) throw error;
+    });
     if (readOnlyMethods.has(request.method)) return;
     const reason = crossSiteReason(request, config.publicOrigin);
     if (reason === undefined) return;

@@ -38,7 +38,7 @@ export async function buildApp(engine: Engine): Promise<FastifyInstance> {
     ...serverOptions(engine.config.http),
   });
   installErrorHandling(app);
-  await installAdminBoundary(app, engine.config);
+  installAdminBoundary(app, engine.config);
   healthRoutes(app, engine);
   metricsRoutes(app, engine);
   await stripeWebhookRoutes(app, engine);
