@@ -15,6 +15,17 @@ describe('bull-board: usage and payments cannot be removed or forged there; ever
   let baseUrl = '';
   const board = (method: string, path: string, body?: unknown) => call<any>(baseUrl, ADMIN_KEY, method, `/admin/queues/api/queues${path}`, body);
   const auditLog = async () => (await call<any>(baseUrl, ADMIN_KEY, 'GET', '/admin/api/audit')).body.entries as any[];
+  /** Starts workers until `userId` has used `tokens` (what waited in the queue is applied), then stops them. */
+  const appliedByWorkers = async (userId: string, tokens: number) => {
+    workers = await runEngine(loadConfig({ ...iso.env, TOKENS_ROLES: 'workers', TOKENS_METRICS_PORT: '0' }), createLogger('error'));
+    const account = await waitFor(async () => {
+      const r = await call<any>(baseUrl, API_KEY, 'GET', `/v1/accounts/${userId}`);
+      return r.body.usedThisPeriod === tokens ? r.body : undefined;
+    }, `${tokens} tokens of ${userId}'s accepted uses to be applied`);
+    await workers.stop();
+    workers = undefined;
+    return account;
+  };
   const waitingIds = async (queue: 'usage' | 'payment' | 'scheduled') => (await api.engine.queues[queue].getJobs(['waiting'])).map((j) => j.id).sort();
 
   beforeAll(async () => {
@@ -68,15 +79,8 @@ describe('bull-board: usage and payments cannot be removed or forged there; ever
     expect(await waitingIds('payment')).toEqual([]);
     expect((await auditLog()).map((e) => e.action)).toEqual(['bull-board.queues.resume', 'bull-board.queues.pause']);
 
-    workers = await runEngine(loadConfig({ ...iso.env, TOKENS_ROLES: 'workers', TOKENS_METRICS_PORT: '0' }), createLogger('error'));
-    const account = await waitFor(async () => {
-      const r = await call<any>(baseUrl, API_KEY, 'GET', '/v1/accounts/kept');
-      return r.body.usedThisPeriod === 15 ? r.body : undefined;
-    }, 'the five accepted uses to be applied');
-    expect(account.balance).toBe(85);
+    expect(await appliedByWorkers('kept', 15)).toMatchObject({ balance: 85 });
     expect((await call<any>(baseUrl, API_KEY, 'GET', '/v1/usage/forged')).status).toBe(404);
-    await workers.stop();
-    workers = undefined;
   });
 
   it('a failed usage job is sent back to the workers through the admin API, audited, and applied once', async () => {
@@ -97,14 +101,7 @@ describe('bull-board: usage and payments cannot be removed or forged there; ever
     expect(await api.engine.queues.usage.getFailedCount()).toBe(0);
     expect((await auditLog())[0]).toMatchObject({ actor: fingerprint, action: 'queue.retry-failed', subject: 'queue:usage', before: { failed }, after: { retried: failed } });
 
-    workers = await runEngine(loadConfig({ ...iso.env, TOKENS_ROLES: 'workers', TOKENS_METRICS_PORT: '0' }), createLogger('error'));
-    const account = await waitFor(async () => {
-      const r = await call<any>(baseUrl, API_KEY, 'GET', '/v1/accounts/unlucky');
-      return r.body.usedThisPeriod === 9 ? r.body : undefined;
-    }, 'the three uses to be applied');
-    expect(account.balance).toBe(91);
-    await workers.stop();
-    workers = undefined;
+    expect(await appliedByWorkers('unlucky', 9)).toMatchObject({ balance: 91 });
   });
 
   it('a job added by hand must look like the engine\'s own: a known job, no future asOf, no id of its own', async () => {

@@ -1,23 +1,15 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { call, cleanup, isolation, waitFor } from '../support/engine.js';
 import { runToExit, spawnEngine, type EngineProcess } from '../support/processes.js';
+import { closedPort } from '../support/ports.js';
 import { webhookSecret } from '../notify/receivers.js';
 
 const serviceKey = 'svc_7d1e0c5b9a2f4e68b3c1d0a9f8e7d6c5';
 const adminKey = 'adm_4b2e9f1c7a5d3e8b0c6f2a9d1e7b5c3a';
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 describe('secrets stay secret, and production refuses what would expose it', () => {
   const iso = isolation();

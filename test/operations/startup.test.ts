@@ -1,15 +1,7 @@
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { API_KEY, call, cleanup, isolation, waitFor } from '../support/engine.js';
 import { runToExit, spawnEngine, type EngineProcess } from '../support/processes.js';
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
+import { closedPort } from '../support/ports.js';
 
 describe('start-up and shutdown', () => {
   const iso = isolation();
@@ -36,7 +28,7 @@ describe('start-up and shutdown', () => {
   });
 
   it('refuses to start in production without keys', async () => {
-    const { code, output } = await runToExit({ ...iso.env, NODE_ENV: 'production', TOKENS_API_KEYS: '', TOKENS_ADMIN_KEYS: '' });
+    const { code, output } = await runToExit({ ...iso.env, NODE_ENV: 'production', TOKENS_TEST_CLOCK: 'off', TOKENS_API_KEYS: '', TOKENS_ADMIN_KEYS: '' });
     expect(code).toBe(1);
     expect(output).toContain('TOKENS_API_KEYS and TOKENS_ADMIN_KEYS must be set in production');
   });
