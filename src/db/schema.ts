@@ -232,7 +232,7 @@ export interface ReconcileViolationsTable {
   resolved_at: Timestamp | null;
 }
 
-export type StripeEventStatus = 'received' | 'applied' | 'ignored' | 'failed';
+export type StripeEventStatus = 'received' | 'waiting' | 'applied' | 'ignored' | 'failed';
 
 /** Every Stripe event received, under its id: applied once, and its outcome kept for admins. */
 export interface StripeEventsTable {
@@ -245,13 +245,19 @@ export interface StripeEventsTable {
   user_id: string | null;
   received_at: Timestamp;
   processed_at: Timestamp | null;
+  /** The key of the state a waiting event needs (`subscription:{id}`, `ref:{paymentIntentOrCharge}`, `checkout:{id}`). */
+  waiting_for: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Bumped at each re-application (wake, replay, sweep): the queue job of that round is a new one. */
+  round: Generated<number>;
 }
 
 /** Money received (plan periods and token packs), with what it granted, for refunds and revenue. */
+export type PaymentKind = 'plan' | 'topup' | 'proration';
+
 export interface PaymentsTable {
   id: Generated<number>;
   user_id: string;
-  kind: 'plan' | 'topup';
+  kind: PaymentKind;
   plan_id: string | null;
   tokens: Generated<number>;
   grant_id: number | null;
@@ -267,6 +273,73 @@ export interface PaymentsTable {
   refunded_cents: Generated<number>;
   tokens_reversed: Generated<number>;
   paid_at: Timestamp;
+  /** Engine periods a plan payment pays (12 for a yearly plan); `tokens` is what they allocate. */
+  periods: Generated<number>;
+  /** The period was taken from the event's time, not yet from Stripe's billing dates. */
+  period_estimated: Generated<boolean>;
+  /** The engine period this payment started (a plan bought), so Stripe's exact dates can realign it. */
+  opened_period_index: number | null;
+  charge_id: string | null;
+  /** Tokens the cumulative refunds call for so far (taken back, cancelled, or found already spent). */
+  tokens_refunded: Generated<number>;
+  /** Tokens of periods not yet begun that a refund cancelled: the paid coverage ends earlier. */
+  tokens_cancelled: Generated<number>;
+  refunds_seen_at: Timestamp | null;
+  /** Refunded or disputed in full: it pays no period any more. */
+  voided_at: Timestamp | null;
+}
+
+export interface StripeSubscriptionsTable {
+  id: string;
+  user_id: string | null;
+  status: string | null;
+  price_id: string | null;
+  plan_id: string | null;
+  metadata_plan: string | null;
+  checkout_session_id: string | null;
+  current_period_start: Timestamp | null;
+  current_period_end: Timestamp | null;
+  cancel_at_period_end: Generated<boolean>;
+  cancel_at: Timestamp | null;
+  ended_at: Timestamp | null;
+  started_at: Timestamp | null;
+  state_at: Timestamp | null;
+  state_rank: number | null;
+  state_event_id: string | null;
+  updated_at: Timestamp;
+}
+
+export interface PlanPricesTable {
+  price: string;
+  plan_id: string;
+  created_at: Timestamp;
+}
+
+export interface StripePaymentRefsTable {
+  ref: string;
+  invoice_id: string | null;
+  checkout_session_id: string | null;
+}
+
+export interface PaymentAdjustmentsTable {
+  stripe_id: string;
+  payment_id: number;
+  kind: 'refund_failed' | 'dispute_lost';
+  amount_cents: number;
+  occurred_at: Timestamp;
+}
+
+export interface LapsedPeriodsTable {
+  user_id: string;
+  period_index: number;
+  plan_id: string;
+  subscription_id: string | null;
+  reason: string;
+  paid_tokens_kept: Generated<number>;
+  tokens_taken_back: Generated<number>;
+  free_grant_id: number | null;
+  lapsed_at: Timestamp;
+  restored_at: Timestamp | null;
 }
 
 export type SubscriptionStatus = 'active' | 'lapsing' | 'lapsed';
@@ -280,6 +353,10 @@ export interface SubscriptionsTable {
   pending_plan_id: string | null;
   stripe_subscription_id: string | null;
   updated_at: Timestamp;
+  /** The Stripe subscription whose billing dates the account's periods follow. */
+  anchored_to: string | null;
+  /** The current period was allocated on a paid plan before it was paid: unpaid at this instant, it lapses. */
+  grace_until: Timestamp | null;
 }
 
 export interface PricingRulesTable {
@@ -333,6 +410,11 @@ export interface Database {
   stripe_events: StripeEventsTable;
   payments: PaymentsTable;
   subscriptions: SubscriptionsTable;
+  stripe_subscriptions: StripeSubscriptionsTable;
+  plan_prices: PlanPricesTable;
+  stripe_payment_refs: StripePaymentRefsTable;
+  payment_adjustments: PaymentAdjustmentsTable;
+  lapsed_periods: LapsedPeriodsTable;
   plans: PlansTable;
   features: FeaturesTable;
   feature_prices: FeaturePricesTable;
