@@ -50,6 +50,7 @@ export const configSchema = z.object({
   TOKENS_WORKER_LOCK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   TOKENS_DEV_KEYS_FILE: z.string().default('.dev-keys.json'),
   STRIPE_WEBHOOK_SECRET: z.string().optional(),
+  TOKENS_PAYMENT_GRACE_DAYS: z.coerce.number().min(0, 'must be >= 0').max(60, 'must be at most 60 days').default(3),
   TOKENS_NOTIFY_WEBHOOK_URL: z.url().optional(),
   TOKENS_NOTIFY_WEBHOOK_SECRET: webhookSecretSchema.optional(),
   SMTP_URL: z.string().optional(),
@@ -105,6 +106,8 @@ export type Config = {
   workerLockMs: number;
   devKeysFile: string;
   stripeWebhookSecret: string | undefined;
+  /** How long a Stripe-billed period stays on its paid plan unpaid, while Stripe retries the payment. */
+  paymentGraceDays: number;
   notifyWebhookUrl: string | undefined;
   notifyWebhookSecret: string | undefined;
   smtpUrl: string | undefined;
@@ -151,6 +154,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerLockMs: e.TOKENS_WORKER_LOCK_MS,
     devKeysFile: e.TOKENS_DEV_KEYS_FILE,
     stripeWebhookSecret: e.STRIPE_WEBHOOK_SECRET,
+    paymentGraceDays: e.TOKENS_PAYMENT_GRACE_DAYS,
     notifyWebhookUrl: e.TOKENS_NOTIFY_WEBHOOK_URL,
     notifyWebhookSecret: e.TOKENS_NOTIFY_WEBHOOK_SECRET,
     smtpUrl: e.SMTP_URL,
