@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'invalid_signature'
   | 'webhook_not_configured'
   | 'event_not_failed'
+  | 'stripe_price_taken'
+  | 'payload_too_large'
   | 'notification_not_found'
   | 'notification_not_failed'
   | 'as_of_in_future'

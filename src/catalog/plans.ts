@@ -24,6 +24,15 @@ export function planView(plan: Plan): PlanView {
   };
 }
 
+/** What admins see of a plan: its settings and the Stripe prices that buy it. */
+export interface AdminPlanView extends PlanView {
+  stripePrices: string[];
+}
+
+export function adminPlanView(plan: Plan, stripePrices: string[]): AdminPlanView {
+  return { ...planView(plan), stripePrices };
+}
+
 export async function listPlans(exec: Executor): Promise<Plan[]> {
   return exec.selectFrom('plans').selectAll().orderBy('rank').execute();
 }

@@ -24,6 +24,8 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   idempotency_conflict: 409,
   reservation_closed: 409,
   event_not_failed: 409,
+  stripe_price_taken: 409,
+  payload_too_large: 413,
   notification_not_failed: 409,
   dependency_unavailable: 503,
   webhook_not_configured: 503,
