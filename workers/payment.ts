@@ -1,7 +1,8 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Engine } from '../src/engine.js';
 import { cappedBackoff, paymentJobSchema } from '../src/queues.js';
-import { applyStripeEvent } from '../src/billing/stripe-events.js';
+import { applyStripeEvent, enqueueStripeEvents } from '../src/billing/stripe-events.js';
+import { billingRules } from '../src/billing/billing-rules.js';
 import { runStandalone } from './standalone.js';
 import { transactWithNotifications } from '../src/notify/delivery-jobs.js';
 import { observeWorker } from './observe.js';
@@ -9,8 +10,10 @@ import { observeWorker } from './observe.js';
 /**
  * Applies stored Stripe events, one transaction each. An event that cannot be applied as sent is marked
  * failed (with its reason) and the job completes: only an outage (database down) makes a job retry.
+ * Events it woke are queued after the commit; if that fails they stay `received` for the sweep.
  */
 export function startPaymentWorker(engine: Engine): Worker {
+  const rules = billingRules(engine.config);
   const worker = new Worker(
     'payment',
     async (job) => {
@@ -18,8 +21,14 @@ export function startPaymentWorker(engine: Engine): Worker {
       if (!parsed.success) throw new UnrecoverableError(`malformed payment job: ${parsed.error.message}`);
       const { eventId } = parsed.data;
       const now = await engine.clock.now();
-      const outcome = await transactWithNotifications(engine, (trx) => applyStripeEvent(trx, eventId, now));
-      if (!outcome) return { status: 'already_processed' };
+      const done = await transactWithNotifications(engine, (trx) => applyStripeEvent(trx, eventId, now, rules));
+      if (!done) return { status: 'already_processed' };
+      const { outcome, requeue } = done;
+      try {
+        await enqueueStripeEvents(engine.queues.payment, requeue);
+      } catch (error) {
+        engine.log.warn({ err: error, events: requeue.map((e) => e.id) }, 'woken Stripe events not queued; the stripe-events sweep will queue them');
+      }
       const log = { eventId, jobId: job.id, userId: outcome.userId, code: outcome.code };
       if (outcome.status === 'failed') engine.log.warn(log, `stripe event failed: ${outcome.message}`);
       else engine.log.info(log, `stripe event ${outcome.status}: ${outcome.message}`);

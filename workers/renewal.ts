@@ -2,12 +2,14 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import type { Engine } from '../src/engine.js';
 import { cappedBackoff, renewalJobSchema } from '../src/queues.js';
 import { renewAccount } from '../src/billing/renewal.js';
+import { billingRules } from '../src/billing/billing-rules.js';
 import { runStandalone } from './standalone.js';
 import { transactWithNotifications } from '../src/notify/delivery-jobs.js';
 import { observeWorker } from './observe.js';
 
 /** Renews one account per job, in one transaction, up to the job's asOf but never past the engine's now. */
 export function startRenewalWorker(engine: Engine): Worker {
+  const rules = billingRules(engine.config);
   const worker = new Worker(
     'renewal',
     async (job) => {
@@ -16,7 +18,7 @@ export function startRenewalWorker(engine: Engine): Worker {
       const { userId, asOf } = parsed.data;
       const now = await engine.clock.now();
       const upTo = new Date(Math.min(new Date(asOf).getTime(), now.getTime()));
-      const renewals = await transactWithNotifications(engine, (trx) => renewAccount(trx, userId, upTo));
+      const renewals = await transactWithNotifications(engine, (trx) => renewAccount(trx, userId, upTo, rules));
       if (renewals.length > 0) {
         engine.log.info(
           { userId, jobId: job.id, periods: renewals.map((r) => ({ index: r.periodIndex, plan: r.planId, rolledOver: r.rolledOver, lapsed: r.lapsed })) },

@@ -10,8 +10,51 @@ export function renewalJobId(userId: string, periodIndex: number): string {
   return `renewal-${encodeURIComponent(userId)}-${periodIndex}`;
 }
 
-/** The scheduled `renewals` job: every account whose period ended by `asOf` gets its renewal job. */
-export async function enqueueDueRenewals(db: Db, queue: Queue, asOf: Date, pageSize = 1000): Promise<{ due: number }> {
+/** A grace that ends unpaid is a renewal job of its own, once per account and period. */
+export function graceJobId(userId: string, periodIndex: number): string {
+  return `grace-${encodeURIComponent(userId)}-${periodIndex}`;
+}
+
+/**
+ * The scheduled `renewals` job: every account whose period ended by `asOf` gets its renewal job, and
+ * every account whose grace (a period allocated on its paid plan before it was paid) ended by `asOf`
+ * gets one that lapses the period if it is still unpaid.
+ */
+export async function enqueueDueRenewals(db: Db, queue: Queue, asOf: Date, pageSize = 1000): Promise<{ due: number; graceOver?: number }> {
+  const renewals = await enqueuePeriodEnds(db, queue, asOf, pageSize);
+  const graceOver = await enqueueGraceEnds(db, queue, asOf, pageSize);
+  return graceOver > 0 ? { due: renewals, graceOver } : { due: renewals };
+}
+
+async function enqueueGraceEnds(db: Db, queue: Queue, asOf: Date, pageSize: number): Promise<number> {
+  let due = 0;
+  let after = '';
+  for (;;) {
+    const rows = await db
+      .selectFrom('subscriptions')
+      .innerJoin('accounts', 'accounts.user_id', 'subscriptions.user_id')
+      .select(['accounts.user_id', 'accounts.period_index'])
+      .where('subscriptions.grace_until', '<=', asOf)
+      .where('accounts.user_id', '>', after)
+      .orderBy('accounts.user_id')
+      .limit(pageSize)
+      .execute();
+    if (rows.length === 0) break;
+    await queue.addBulk(
+      rows.map((r) => ({
+        name: 'grace',
+        data: { userId: r.user_id, periodIndex: r.period_index, asOf: asOf.toISOString() } satisfies RenewalJob,
+        opts: { jobId: graceJobId(r.user_id, r.period_index) },
+      })),
+    );
+    due += rows.length;
+    after = rows.at(-1)!.user_id;
+    if (rows.length < pageSize) break;
+  }
+  return due;
+}
+
+async function enqueuePeriodEnds(db: Db, queue: Queue, asOf: Date, pageSize: number): Promise<number> {
   let due = 0;
   let after = '';
   for (;;) {
@@ -35,5 +78,5 @@ export async function enqueueDueRenewals(db: Db, queue: Queue, asOf: Date, pageS
     after = rows.at(-1)!.user_id;
     if (rows.length < pageSize) break;
   }
-  return { due };
+  return due;
 }

@@ -2,8 +2,13 @@ import type { Trx } from '../db/database.js';
 import { AccountBook } from '../ledger/account-book.js';
 import type { StripeEvent } from './stripe-objects.js';
 import { renewDue } from './renewal.js';
+import type { BillingRules } from './billing-rules.js';
 
-export type EventStatus = 'applied' | 'ignored' | 'failed';
+/**
+ * `waiting`: the event needs state that has not arrived (its `waitingFor` key) and is applied again when it
+ * does. `retry`: the state arrived while the event was deciding to wait; it is queued again at once.
+ */
+export type EventStatus = 'applied' | 'ignored' | 'failed' | 'waiting' | 'retry';
 
 /** What a Stripe event did, kept on the event for admins: a stable code and a sentence. */
 export interface EventOutcome {
@@ -11,29 +16,68 @@ export interface EventOutcome {
   code: string;
   message: string;
   userId?: string | null;
+  waitingFor?: string;
 }
 
 export const applied = (code: string, message: string, userId: string): EventOutcome => ({ status: 'applied', code, message, userId });
 export const ignored = (code: string, message: string, userId: string | null = null): EventOutcome => ({ status: 'ignored', code, message, userId });
 /** An event that cannot be applied as sent (unknown account or plan, bad metadata): recorded, not retried. */
 export const failed = (code: string, message: string, userId: string | null = null): EventOutcome => ({ status: 'failed', code, message, userId });
+/** An event that is merely early: it waits for the state named by `key`, and is applied again when it arrives. */
+export const waiting = (key: string, code: string, message: string, userId: string | null = null): EventOutcome => ({
+  status: 'waiting',
+  code,
+  message,
+  userId,
+  waitingFor: key,
+});
+export const retry = (message: string): EventOutcome => ({ status: 'retry', code: 'retry', message });
 
-/** One event being applied: its transaction, its time, and the accounts it locked (flushed once at the end). */
+/** The keys events wait under: the state each names is locked by whoever creates it. */
+export const waitKeys = {
+  subscription: (id: string) => `subscription:${id}`,
+  paymentRef: (ref: string) => `ref:${ref}`,
+  checkout: (id: string) => `checkout:${id}`,
+};
+
+/** One event being applied: its transaction, its times, the accounts it locked (flushed once at the end). */
 export class PaymentContext {
   readonly books: AccountBook[] = [];
+  /** Keys of state this event created: events waiting on them are applied again after it commits. */
+  readonly wakes = new Set<string>();
+  /** Waiting events this event settles without applying them again (an unpaid session its async payment answered). */
+  readonly settles = new Map<string, EventOutcome>();
 
   constructor(
     readonly trx: Trx,
     readonly event: StripeEvent,
     readonly now: Date,
+    readonly rules: BillingRules,
   ) {}
 
-  /** Locks the account and first renews any period that has ended, so the payment lands in the right one. */
+  /** When Stripe created the event (its billing time), never after the engine's now. */
+  get eventAt(): Date {
+    const created = this.event.created;
+    if (typeof created !== 'number') return this.now;
+    return new Date(Math.min(created * 1000, this.now.getTime()));
+  }
+
+  /** Locks the account and first brings it up to date (renewals, an expired grace), so the payment lands in the right period. */
   async account(userId: string): Promise<AccountBook | undefined> {
+    const known = this.books.find((b) => b.userId === userId);
+    if (known) return known;
     const book = await AccountBook.lockOne(this.trx, userId);
     if (!book) return undefined;
-    await renewDue(this.trx, book, this.now);
+    await renewDue(this.trx, book, this.now, this.rules);
     this.books.push(book);
     return book;
+  }
+
+  wake(key: string): void {
+    this.wakes.add(key);
+  }
+
+  settle(key: string, outcome: EventOutcome): void {
+    this.settles.set(key, outcome);
   }
 }

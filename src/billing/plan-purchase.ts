@@ -5,63 +5,61 @@ import type { AccountBook } from '../ledger/account-book.js';
 import { addMonths, type Period } from './periods.js';
 import { closePeriod, openPeriod } from './cycle.js';
 import { saveSubscription } from './subscriptions.js';
-import { linkGrant, recordPayment, type NewPayment } from './payments.js';
-import { applied, ignored, type EventOutcome, type PaymentContext } from './payment-context.js';
 
-/** What one payment of the plan buys: a month, or a year for a yearly plan (allocated month by month). */
+/** The engine periods one payment of the plan pays: a month, or twelve for a yearly plan (allocated month by month). */
+export function periodsPaidBy(plan: Plan): number {
+  return plan.billing_interval === 'year' ? 12 : 1;
+}
+
 export function paidThroughFrom(plan: Plan, from: Date): Date {
-  return addMonths(from, plan.billing_interval === 'year' ? 12 : 1);
+  return addMonths(from, periodsPaidBy(plan));
 }
 
 /**
- * A plan bought: the current period ends now and a new one starts on the plan, so the account renews on
- * the date it was bought, as the subscription is billed. The ending period's plan tokens expire (less
- * what its plan's rollover keeps); purchased and bonus tokens keep their own expiry.
+ * A subscription's first paid period starts the plan on Stripe's billing date `startsAt` (never after
+ * now): the current period ends there (its plan tokens expire, less what its plan's rollover keeps;
+ * purchased and bonus tokens keep their own expiry), the account's anchor moves to `startsAt` so its
+ * periods follow the subscription's, and the plan's allocation is granted. From then on the account
+ * follows the subscription (`anchored_to`).
  */
 export async function startPlan(
   trx: Trx,
   book: AccountBook,
   plan: Plan,
+  startsAt: Date,
   now: Date,
-  billing: { paidThrough: Date; stripeSubscriptionId: string | null },
+  stripeSubscriptionId: string,
 ): Promise<{ grantId: number | null; period: Period }> {
   const ending = await getPlan(trx, book.account.plan_id);
-  const rolledOver = await closePeriod(trx, book, ending, now);
-  const period = { index: book.account.period_index + 1, start: now, end: addMonths(now, 1) };
+  const start = new Date(Math.min(startsAt.getTime(), now.getTime()));
+  const closesAt = new Date(Math.max(start.getTime(), book.account.period_start.getTime()));
+  const rolledOver = await closePeriod(trx, book, ending, closesAt);
+  const period = { index: book.account.period_index + 1, start, end: addMonths(start, 1) };
   // The anchor is billing data, not a balance: the book's flush leaves it alone.
-  await trx.updateTable('accounts').set({ anchor_at: now }).where('user_id', '=', book.userId).execute();
-  book.account.anchor_at = now;
+  await trx.updateTable('accounts').set({ anchor_at: start }).where('user_id', '=', book.userId).execute();
+  book.account.anchor_at = start;
   const grantId = await openPeriod(trx, book, plan, period, rolledOver);
   await saveSubscription(
     trx,
     book.userId,
-    {
-      status: 'active',
-      paid_through: billing.paidThrough,
-      lapse_reason: null,
-      pending_plan_id: null,
-      ...(billing.stripeSubscriptionId ? { stripe_subscription_id: billing.stripeSubscriptionId } : {}),
-    },
+    { status: 'active', lapse_reason: null, pending_plan_id: null, grace_until: null, stripe_subscription_id: stripeSubscriptionId, anchored_to: stripeSubscriptionId },
     now,
   );
   return { grantId, period };
 }
 
-/** A payment for a plan the account is not on (checkout, or a subscription's invoice): recorded once, then the plan starts. */
-export async function purchasePlan(
-  ctx: PaymentContext,
-  book: AccountBook,
-  plan: Plan,
-  payment: Omit<NewPayment, 'kind' | 'planId' | 'periodStart' | 'periodEnd'>,
-  paidThrough: Date,
-): Promise<EventOutcome> {
-  const paymentId = await recordPayment(ctx.trx, { ...payment, kind: 'plan', planId: plan.id, periodStart: ctx.now, periodEnd: paidThrough });
-  if (paymentId === null) return ignored('already_recorded', 'this payment was already applied by another event', book.userId);
-  const { grantId, period } = await startPlan(ctx.trx, book, plan, ctx.now, { paidThrough, stripeSubscriptionId: payment.subscriptionId ?? null });
-  await linkGrant(ctx.trx, paymentId, grantId === null ? null : { id: grantId, tokens: plan.monthly_tokens });
-  return applied(
-    'plan_started',
-    `${book.userId} is on ${plan.id} from ${period.start.toISOString()}: ${plan.monthly_tokens} tokens until ${period.end.toISOString()}, paid through ${paidThrough.toISOString()}`,
-    book.userId,
-  );
+/**
+ * Stripe's exact billing dates arrived after the plan was started on an estimate (a checkout's time):
+ * the period it opened moves onto them, with the expiry of its plan tokens, if it is still the current one.
+ */
+export async function realignPeriod(trx: Trx, book: AccountBook, openedIndex: number, start: Date, now: Date): Promise<boolean> {
+  const a = book.account;
+  if (a.period_index !== openedIndex || a.period_start.getTime() === start.getTime()) return false;
+  const end = addMonths(start, 1);
+  if (end.getTime() <= now.getTime()) return false;
+  await book.bringExpiryForward(trx, ['plan', 'rollover'], a.period_end, end);
+  await trx.updateTable('accounts').set({ anchor_at: start }).where('user_id', '=', book.userId).execute();
+  a.anchor_at = start;
+  book.setPeriod({ period_start: start, period_end: end });
+  return true;
 }

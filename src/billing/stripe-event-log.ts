@@ -3,8 +3,8 @@ import type { Selectable } from 'kysely';
 import type { Db, Executor } from '../db/database.js';
 import type { StripeEventStatus, StripeEventsTable } from '../db/schema.js';
 import { EngineError } from '../errors.js';
-import type { PaymentJob } from '../queues.js';
-import { paymentJobId } from './stripe-events.js';
+import { audit } from '../admin/audit.js';
+import { enqueueStripeEvents, paymentJobId, type QueuedEvent } from './stripe-events.js';
 
 export interface StripeEventView {
   id: string;
@@ -13,11 +13,13 @@ export interface StripeEventView {
   code: string | null;
   message: string | null;
   userId: string | null;
+  /** What a waiting event waits for (`subscription:{id}`, `ref:{paymentIntentOrCharge}`, `checkout:{id}`). */
+  waitingFor: string | null;
   receivedAt: string;
   processedAt: string | null;
 }
 
-const eventColumns = ['id', 'type', 'status', 'outcome_code', 'outcome_message', 'user_id', 'received_at', 'processed_at'] as const;
+const eventColumns = ['id', 'type', 'status', 'outcome_code', 'outcome_message', 'user_id', 'waiting_for', 'received_at', 'processed_at'] as const;
 
 function eventView(r: Pick<Selectable<StripeEventsTable>, (typeof eventColumns)[number]>): StripeEventView {
   return {
@@ -27,6 +29,7 @@ function eventView(r: Pick<Selectable<StripeEventsTable>, (typeof eventColumns)[
     code: r.outcome_code,
     message: r.outcome_message,
     userId: r.user_id,
+    waitingFor: r.waiting_for,
     receivedAt: r.received_at.toISOString(),
     processedAt: r.processed_at?.toISOString() ?? null,
   };
@@ -44,19 +47,77 @@ export async function getStripeEvent(exec: Executor, eventId: string): Promise<S
   return eventView(row);
 }
 
-/** An admin retries a failed event (e.g. once the account exists): it is applied as if just received. */
-export async function replayStripeEvent(db: Db, queue: Queue, eventId: string): Promise<void> {
-  const row = await db
-    .updateTable('stripe_events')
-    .set({ status: 'received', outcome_code: null, outcome_message: null, processed_at: null })
-    .where('id', '=', eventId)
-    .where('status', '=', 'failed')
-    .returning('id')
-    .executeTakeFirst();
-  if (!row) {
-    const exists = await db.selectFrom('stripe_events').select('status').where('id', '=', eventId).executeTakeFirst();
-    if (!exists) throw new EngineError('not_found', `no Stripe event "${eventId}"`);
-    throw new EngineError('event_not_failed', `Stripe event "${eventId}" is ${exists.status}; only a failed event is replayed`, { status: exists.status });
+/** Statuses an admin may apply again: failed (say, once its account exists), waiting, and received (its job was lost). */
+const REPLAYABLE: StripeEventStatus[] = ['failed', 'waiting', 'received'];
+
+/**
+ * An admin applies an event again, as if just received: audited, in a new round (so a new queue job).
+ * If the queue refuses the job, the event stays `received` and the `stripe-events` sweep queues it (or
+ * a second replay does).
+ */
+export async function replayStripeEvent(db: Db, queue: Queue, eventId: string, actor: string, now: Date): Promise<void> {
+  const replayed = await db.transaction().execute(async (trx) => {
+    const row = await trx.selectFrom('stripe_events').select(['id', 'type', 'status', 'round', 'outcome_code']).where('id', '=', eventId).forUpdate().executeTakeFirst();
+    if (!row) throw new EngineError('not_found', `no Stripe event "${eventId}"`);
+    if (!REPLAYABLE.includes(row.status)) {
+      throw new EngineError('event_not_failed', `Stripe event "${eventId}" is ${row.status}; only a failed, waiting or unqueued event is replayed`, { status: row.status });
+    }
+    const round = row.round + 1;
+    await trx
+      .updateTable('stripe_events')
+      .set({ status: 'received', outcome_code: null, outcome_message: null, waiting_for: null, processed_at: null, round })
+      .where('id', '=', eventId)
+      .execute();
+    await audit(trx, {
+      actor,
+      action: 'stripe_event.replay',
+      subject: `stripe_event:${eventId}`,
+      before: { status: row.status, code: row.outcome_code, round: row.round },
+      after: { status: 'received', round },
+      at: now,
+    });
+    return { id: row.id, type: row.type, round } satisfies QueuedEvent;
+  });
+  await enqueueStripeEvents(queue, [replayed]);
+}
+
+/**
+ * The scheduled safety net: every `received` event gets its queue job back if it has none (the enqueue
+ * after the commit failed, Redis lost it) or if the queue gave up on it (the database was down through
+ * all its retries): then in a new round. A job still waiting, delayed or running is left alone.
+ */
+export async function sweepStripeEvents(db: Db, queue: Queue, pageSize = 500): Promise<{ enqueued: number }> {
+  let enqueued = 0;
+  let after = '';
+  for (;;) {
+    const rows = await db
+      .selectFrom('stripe_events')
+      .select(['id', 'type', 'round'])
+      .where('status', '=', 'received')
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(pageSize)
+      .execute();
+    if (rows.length === 0) break;
+    after = rows.at(-1)!.id;
+    const states = await Promise.all(rows.map((r) => queue.getJobState(paymentJobId(r.id, r.round))));
+    const lost = rows.filter((_, i) => states[i] === 'unknown');
+    const givenUp = rows.filter((_, i) => states[i] === 'failed' || states[i] === 'completed');
+    const bumped: QueuedEvent[] = [];
+    for (const r of givenUp) {
+      const next = await db
+        .updateTable('stripe_events')
+        .set((eb) => ({ round: eb('round', '+', 1) }))
+        .where('id', '=', r.id)
+        .where('status', '=', 'received')
+        .where('round', '=', r.round)
+        .returning(['id', 'type', 'round'])
+        .executeTakeFirst();
+      if (next) bumped.push(next);
+    }
+    await enqueueStripeEvents(queue, [...lost, ...bumped]);
+    enqueued += lost.length + bumped.length;
+    if (rows.length < pageSize) break;
   }
-  await queue.add('replay', { eventId } satisfies PaymentJob, { jobId: `${paymentJobId(eventId)}-replay-${Date.now()}` });
+  return { enqueued };
 }

@@ -1,76 +1,131 @@
-import Stripe from 'stripe';
 import type { Queue } from 'bullmq';
 import type { Db, Trx } from '../db/database.js';
 import type { StripeEventStatus } from '../db/schema.js';
 import { AccountBook } from '../ledger/account-book.js';
-import { EngineError } from '../errors.js';
 import type { PaymentJob } from '../queues.js';
 import { stripeEventSchema, type StripeEvent } from './stripe-objects.js';
 import { PaymentContext, ignored, type EventOutcome } from './payment-context.js';
-import { onCheckoutCompleted } from './checkout.js';
-import { onInvoicePaid, onLapse } from './invoices.js';
-import { onChargeRefunded } from './refunds.js';
+import type { BillingRules } from './billing-rules.js';
+import { onCheckoutSession } from './checkout.js';
+import { onInvoicePaid, onInvoicePaymentFailed } from './invoices.js';
+import { onInvoicePaymentPaid } from './invoice-payments.js';
+import { onSubscriptionEvent } from './subscription-events.js';
+import { onChargeRefunded, onDisputeClosed, onRefundFailed } from './refunds.js';
 
-const handlers = new Map<string, (ctx: PaymentContext) => Promise<EventOutcome>>([
-  ['checkout.session.completed', onCheckoutCompleted],
+/** Every event type the engine applies; any other is recorded and `ignored`. docs/billing.md has the table. */
+export const stripeHandlers = new Map<string, (ctx: PaymentContext) => Promise<EventOutcome>>([
+  ['checkout.session.completed', onCheckoutSession],
+  ['checkout.session.async_payment_succeeded', onCheckoutSession],
+  ['checkout.session.async_payment_failed', onCheckoutSession],
+  ['customer.subscription.created', onSubscriptionEvent],
+  ['customer.subscription.updated', onSubscriptionEvent],
+  ['customer.subscription.deleted', onSubscriptionEvent],
   ['invoice.paid', onInvoicePaid],
-  ['invoice.payment_failed', onLapse],
-  ['customer.subscription.deleted', onLapse],
+  ['invoice.payment_failed', onInvoicePaymentFailed],
+  ['invoice_payment.paid', onInvoicePaymentPaid],
   ['charge.refunded', onChargeRefunded],
+  ['refund.failed', onRefundFailed],
+  ['charge.dispute.closed', onDisputeClosed],
 ]);
 
-/** Checks the Stripe-Signature header on the raw body, as Stripe's library does; anything else is refused. */
-export function verifyStripeEvent(rawBody: unknown, signature: string | string[] | undefined, secret: string): StripeEvent {
-  if (!signature) throw new EngineError('invalid_signature', 'missing Stripe-Signature header');
-  if (!Buffer.isBuffer(rawBody)) throw new EngineError('invalid_signature', 'missing body');
-  let event: unknown;
-  try {
-    event = Stripe.webhooks.constructEvent(rawBody, signature, secret);
-  } catch (error) {
-    throw new EngineError('invalid_signature', `Stripe signature check failed: ${(error as Error).message}`);
-  }
-  const parsed = stripeEventSchema.safeParse(event);
-  if (!parsed.success) throw new EngineError('validation_failed', 'a signed body that is not a Stripe event (id, type, data.object)');
-  return parsed.data;
+export { verifyStripeEvent } from './stripe-signature.js';
+
+/**
+ * One queue job per event and round (BullMQ refuses ':' in custom ids; Stripe's ids have none, but the id
+ * must hold whatever arrives). Round 0 is the delivery; a wake, replay or sweep is a new round, so its
+ * job is a new one even while the previous round's completed job is kept.
+ */
+export function paymentJobId(eventId: string, round = 0): string {
+  return round === 0 ? `stripe-${encodeURIComponent(eventId)}` : `stripe-${encodeURIComponent(eventId)}-r${round}`;
 }
 
-/** BullMQ refuses ':' in custom ids; Stripe's ids have none, but the id must hold whatever arrives. */
-export function paymentJobId(eventId: string): string {
-  return `stripe-${encodeURIComponent(eventId)}`;
+export interface QueuedEvent {
+  id: string;
+  type: string;
+  round: number;
+}
+
+export async function enqueueStripeEvents(queue: Queue, events: QueuedEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await queue.addBulk(events.map((e) => ({ name: e.type, data: { eventId: e.id } satisfies PaymentJob, opts: { jobId: paymentJobId(e.id, e.round) } })));
 }
 
 /**
  * Stores the event under its id (a retry or duplicate finds it) and queues it while it is unapplied. A
- * crash between the two is healed by Stripe's retry, which finds the event still `received`.
+ * crash or a Redis failure between the two leaves it `received`: Stripe's retry, or the `stripe-events`
+ * sweep, queues it again.
  */
 export async function receiveStripeEvent(db: Db, queue: Queue, event: StripeEvent, now: Date): Promise<{ duplicate: boolean; status: StripeEventStatus }> {
   const inserted = await db
     .insertInto('stripe_events')
     .values({ id: event.id, type: event.type, payload: JSON.stringify(event), received_at: now })
     .onConflict((oc) => oc.column('id').doNothing())
-    .returning('status')
+    .returning(['status', 'round'])
     .executeTakeFirst();
-  const status = inserted?.status ?? (await db.selectFrom('stripe_events').select('status').where('id', '=', event.id).executeTakeFirstOrThrow()).status;
-  if (status === 'received') await queue.add(event.type, { eventId: event.id } satisfies PaymentJob, { jobId: paymentJobId(event.id) });
-  return { duplicate: !inserted, status };
+  const row = inserted ?? (await db.selectFrom('stripe_events').select(['status', 'round']).where('id', '=', event.id).executeTakeFirstOrThrow());
+  if (row.status === 'received') await enqueueStripeEvents(queue, [{ id: event.id, type: event.type, round: row.round }]);
+  return { duplicate: !inserted, status: row.status };
+}
+
+export interface AppliedEvent {
+  outcome: EventOutcome;
+  /** Events to queue after the commit: those this one woke, and itself when it must run again. */
+  requeue: QueuedEvent[];
 }
 
 /**
  * The payment job, in the caller's transaction: applies a stored event once (its row is locked and
- * marked), with its ledger changes. Returns null when the event was already applied.
+ * marked), with its ledger changes. Events waiting on state this one created are set `received` in the
+ * same transaction (the worker queues them after the commit); waiting events it answers are settled.
+ * Returns null when the event is not `received` (already applied, or waiting).
  */
-export async function applyStripeEvent(trx: Trx, eventId: string, now: Date): Promise<EventOutcome | null> {
-  const row = await trx.selectFrom('stripe_events').select(['status', 'payload']).where('id', '=', eventId).forUpdate().executeTakeFirst();
+export async function applyStripeEvent(trx: Trx, eventId: string, now: Date, rules: BillingRules): Promise<AppliedEvent | null> {
+  const row = await trx.selectFrom('stripe_events').select(['status', 'payload', 'round', 'type']).where('id', '=', eventId).forUpdate().executeTakeFirst();
   if (!row || row.status !== 'received') return null;
   const event = stripeEventSchema.parse(row.payload);
-  const ctx = new PaymentContext(trx, event, now);
-  const handler = handlers.get(event.type);
+  const ctx = new PaymentContext(trx, event, now, rules);
+  const handler = stripeHandlers.get(event.type);
   const outcome = handler ? await handler(ctx) : ignored('unhandled_type', `${event.type} events are recorded and not used`);
   await AccountBook.flush(trx, ctx.books, now);
-  await trx
-    .updateTable('stripe_events')
-    .set({ status: outcome.status, outcome_code: outcome.code, outcome_message: outcome.message, user_id: outcome.userId ?? null, processed_at: now })
-    .where('id', '=', eventId)
-    .execute();
-  return outcome;
+  const requeue: QueuedEvent[] = [];
+  const status = outcome.status;
+  if (status === 'retry') {
+    await trx.updateTable('stripe_events').set({ round: row.round + 1 }).where('id', '=', eventId).execute();
+    requeue.push({ id: eventId, type: row.type, round: row.round + 1 });
+  } else {
+    await trx
+      .updateTable('stripe_events')
+      .set({
+        status,
+        outcome_code: outcome.code,
+        outcome_message: outcome.message,
+        user_id: outcome.userId ?? null,
+        waiting_for: outcome.waitingFor ?? null,
+        processed_at: now,
+      })
+      .where('id', '=', eventId)
+      .execute();
+  }
+  for (const [key, settled] of ctx.settles) {
+    if (settled.status === 'retry') continue;
+    await trx
+      .updateTable('stripe_events')
+      .set({ status: settled.status, outcome_code: settled.code, outcome_message: settled.message, waiting_for: null, processed_at: now })
+      .where('status', '=', 'waiting')
+      .where('waiting_for', '=', key)
+      .where('id', '<>', eventId)
+      .execute();
+  }
+  if (ctx.wakes.size > 0) {
+    const woken = await trx
+      .updateTable('stripe_events')
+      .set((eb) => ({ status: 'received', waiting_for: null, round: eb('round', '+', 1) }))
+      .where('status', '=', 'waiting')
+      .where('waiting_for', 'in', [...ctx.wakes])
+      .where('id', '<>', eventId)
+      .returning(['id', 'type', 'round'])
+      .execute();
+    requeue.push(...woken);
+  }
+  return { outcome, requeue };
 }

@@ -1,6 +1,7 @@
 import type { Engine } from '../engine.js';
 import { expireGrants, expireHolds } from '../ledger/holds.js';
 import { enqueueDueRenewals } from '../billing/due-renewals.js';
+import { sweepStripeEvents } from '../billing/stripe-event-log.js';
 import { sweepNotifications } from '../notify/sweep.js';
 import { raiseAlerts } from '../notify/alerts.js';
 import { runReconcile } from '../notify/reconcile-alerts.js';
@@ -29,8 +30,13 @@ export const scheduledJobs: Record<string, ScheduledJobDefinition> = {
   },
   renewals: {
     cron: '* * * * *',
-    description: 'queue a renewal job for every account whose period has ended (one per account and period)',
+    description: 'queue a renewal job for every account whose period has ended, or whose unpaid grace has (one per account and period)',
     run: async (engine, asOf) => enqueueDueRenewals(engine.db, engine.queues.renewal, asOf),
+  },
+  'stripe-events': {
+    cron: '* * * * *',
+    description: 'queue again every received Stripe event left without a queue job (a failed enqueue, a replay) or given up by the queue',
+    run: async (engine) => sweepStripeEvents(engine.db, engine.queues.payment),
   },
   pricing: {
     cron: '* * * * *',

@@ -52,7 +52,7 @@ export async function consecutivePaidMonths(exec: Executor, userId: string, at: 
       .where('kind', '=', 'plan')
       .where('period_start', 'is not', null)
       .where('period_start', '<', at)
-      .whereRef('refunded_cents', '<', 'amount_cents')
+      .where('voided_at', 'is', null)
       .orderBy('period_start')
       .execute(),
     exec
