@@ -24,6 +24,7 @@ describe('PUT /admin/api/plans/{id}: admin-editable allocations, prices and roll
       currency: 'usd',
       billingInterval: 'month',
       rolloverMax: 20,
+      stripePrices: [],
     });
     expect(await monthlyPro()).toMatchObject({ monthlyTokens: 120, rolloverMax: 20 });
     const [entry] = (await engine.admin('GET', '/admin/api/audit')).body.entries;

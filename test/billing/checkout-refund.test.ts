@@ -77,7 +77,7 @@ describe('paying through Stripe: a plan, a token pack, and a refund of what was 
     const pack = tokenCheckout({ userId: 'kai', tokens: 40, amount: 400, paymentIntent: 'pi_kai', expiresInDays: 20 });
     await deliverAndApply(engine, pack);
     const [grant] = (await ledger(engine, 'kai')).slice(-1);
-    expect(grant).toMatchObject({ kind: 'grant', amount: 40, source: `purchase:${pack.data.object.id}` });
+    expect(grant).toMatchObject({ kind: 'grant', amount: 40, source: `purchase:${(pack.data.object as { id: string }).id}` });
 
     await deliverAndApply(engine, chargeRefunded({ paymentIntent: 'pi_kai', amount: 400, refunded: 100 }));
     expect(await account('kai')).toMatchObject({ balance: 10 + 30 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEngine, waitFor, type TestEngine } from '../support/engine.js';
 import { WEBHOOK_SECRET, deliver, deliverAndApply, outcomeOf, planCheckout, stripeEvent, tokenCheckout } from './stripe.js';
+import { charge } from './stripe-objects.js';
 
 describe('Stripe webhooks: signed, stored once, applied once', () => {
   let engine: TestEngine;
@@ -57,9 +58,9 @@ describe('Stripe webhooks: signed, stored once, applied once', () => {
   });
 
   it('an event type the engine does not use is recorded and answered 200', async () => {
-    const other = stripeEvent('customer.created', { id: 'cus_1', object: 'customer', metadata: {} });
+    const other = stripeEvent('charge.succeeded', charge({ paymentIntent: 'pi_other', amount: 500, refunded: 0, at: '2027-02-01T00:00:00Z' }));
     expect((await deliver(engine, other)).status).toBe(200);
-    expect(await outcomeOf(engine, other.id)).toMatchObject({ type: 'customer.created', status: 'ignored', code: 'unhandled_type' });
+    expect(await outcomeOf(engine, other.id)).toMatchObject({ type: 'charge.succeeded', status: 'ignored', code: 'unhandled_type' });
   });
 
   it('an event for an unknown user or plan is recorded as failed with its reason, answered 200, and not retried', async () => {
