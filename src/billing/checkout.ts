@@ -3,7 +3,7 @@ import { checkoutSessionSchema, toDate, type CheckoutSession } from './stripe-ob
 import { periodsPaidBy } from './plan-purchase.js';
 import { addMonths } from './periods.js';
 import { linkGrant, paymentOf, recordPayment } from './payments.js';
-import { lockStripeSubscription, recordFacts, type StripeSubscriptionRow } from './stripe-subscriptions.js';
+import { learned, lockStripeSubscription, recordFacts, type StripeSubscriptionRow } from './stripe-subscriptions.js';
 import { adoptSubscription } from './subscriptions.js';
 import { applyPaidPeriod } from './paid-periods.js';
 import type { AccountBook } from '../ledger/account-book.js';
@@ -46,17 +46,17 @@ export async function onCheckoutSession(ctx: PaymentContext): Promise<EventOutco
   const subscriptionId = session.subscription;
   const book = await ctx.account(userId);
   if (!book) return failed('account_not_found', `no account for userId "${userId}" (checkout session ${session.id})`, userId);
-  let row = await lockStripeSubscription(ctx.trx, subscriptionId, ctx.now);
-  if (row.user_id && row.user_id !== userId) {
-    return failed('invalid_metadata', `checkout session ${session.id} names ${userId}, but subscription ${subscriptionId} belongs to ${row.user_id}`, userId);
+  const before = await lockStripeSubscription(ctx.trx, subscriptionId, ctx.now);
+  if (before.user_id && before.user_id !== userId) {
+    return failed('invalid_metadata', `checkout session ${session.id} names ${userId}, but subscription ${subscriptionId} belongs to ${before.user_id}`, userId);
   }
-  row = await recordFacts(
+  const row = await recordFacts(
     ctx.trx,
-    row,
+    before,
     { userId, metadataPlan: planId, checkoutSessionId: session.id, startedAround: toDate(session.created) ?? ctx.eventAt },
     ctx.now,
   );
-  ctx.wake(waitKeys.subscription(subscriptionId));
+  if (learned(before, row)) ctx.wake(waitKeys.subscription(subscriptionId));
   const current = await adoptSubscription(ctx.trx, userId, row, ctx.now);
   if (stage === 'failed') return asyncFailed(ctx, session, userId);
   if (!isPaid(session)) return notPaidYet(session, userId);

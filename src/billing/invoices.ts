@@ -11,11 +11,11 @@ import {
   priceKeys,
   type Invoice,
 } from './stripe-objects.js';
-import { applyInvoicePlan, lockStripeSubscription, readStripeSubscription, recordFacts, type StripeSubscriptionRow } from './stripe-subscriptions.js';
+import { applyInvoicePlan, learned, lockStripeSubscription, readStripeSubscription, recordFacts, type StripeSubscriptionRow } from './stripe-subscriptions.js';
 import { adoptSubscription, loadSubscription, saveSubscription } from './subscriptions.js';
 import { addMonths } from './periods.js';
 import { periodsPaidBy, realignPeriod } from './plan-purchase.js';
-import { linkGrant, paymentOf, recordPayment } from './payments.js';
+import { linkGrant, linkRefs, paymentOf, recordPayment } from './payments.js';
 import { applyPaidPeriod } from './paid-periods.js';
 import { changeBookPlan, upgradeKey } from './plan-change.js';
 import { getPlan } from '../catalog/plans.js';
@@ -54,11 +54,11 @@ async function invoiceParty(ctx: PaymentContext): Promise<InvoiceParty | EventOu
   }
   const book = await ctx.account(userId);
   if (!book) return failed('account_not_found', `no account for userId "${userId}" (invoice ${invoice.id})`, userId);
-  let row = await lockStripeSubscription(ctx.trx, subscriptionId, ctx.now);
+  const before = await lockStripeSubscription(ctx.trx, subscriptionId, ctx.now);
   const period = invoicePeriod(invoice);
-  row = await recordFacts(
+  const row = await recordFacts(
     ctx.trx,
-    row,
+    before,
     {
       userId,
       metadataPlan: metadata.plan,
@@ -67,7 +67,7 @@ async function invoiceParty(ctx: PaymentContext): Promise<InvoiceParty | EventOu
     },
     ctx.now,
   );
-  ctx.wake(waitKeys.subscription(subscriptionId));
+  if (learned(before, row)) ctx.wake(waitKeys.subscription(subscriptionId));
   return { invoice, subscriptionId, metadata, book, row };
 }
 
@@ -202,8 +202,12 @@ async function onProrationPaid(ctx: PaymentContext, p: InvoiceParty): Promise<Ev
   return applied('proration_paid', [`invoice ${invoice.id} pays a mid-period change${plan ? ` to ${plan.id}` : ''}; it buys no period`, ...notes].join('; '), userId);
 }
 
-/** Refunds waiting for the payment of this invoice (its payment intent, its charge) can go on. */
+/**
+ * The invoice's payment intent and charge (legacy shape) pay it, whoever recorded the payment first; and
+ * refunds waiting for the payment of this invoice can go on.
+ */
 async function wakeRefsOf(ctx: PaymentContext, invoice: Invoice): Promise<void> {
+  await linkRefs(ctx.trx, [invoice.payment_intent, invoice.charge], { invoice_id: invoice.id });
   for (const ref of [invoice.payment_intent, invoice.charge]) if (ref) ctx.wake(waitKeys.paymentRef(ref));
   const refs = await ctx.trx.selectFrom('stripe_payment_refs').select('ref').where('invoice_id', '=', invoice.id).forUpdate().execute();
   for (const r of refs) ctx.wake(waitKeys.paymentRef(r.ref));

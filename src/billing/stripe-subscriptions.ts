@@ -135,3 +135,17 @@ export function endsBy(row: StripeSubscriptionRow, at: Date): boolean {
   if (row.cancel_at && row.cancel_at.getTime() <= by) return true;
   return row.cancel_at_period_end && row.current_period_end !== null && row.current_period_end.getTime() <= by;
 }
+
+/**
+ * Whether a subscription's row now tells more than it did (its account, plan or metadata.plan, a
+ * newer state): only then are the events waiting on it applied again, so two waiting events never wake
+ * each other for ever.
+ */
+export function learned(before: StripeSubscriptionRow, after: StripeSubscriptionRow): boolean {
+  return (
+    before.user_id !== after.user_id ||
+    before.plan_id !== after.plan_id ||
+    before.metadata_plan !== after.metadata_plan ||
+    before.state_event_id !== after.state_event_id
+  );
+}

@@ -3,7 +3,7 @@ import { planOfPrices } from '../catalog/plan-prices.js';
 import { getPlan } from '../catalog/plans.js';
 import { findPlan } from './plan-lookup.js';
 import { priceKeys, subscriptionPeriod, subscriptionPrices, subscriptionSchema, toDate } from './stripe-objects.js';
-import { applySnapshot, endsBy, lockStripeSubscription, readStripeSubscription, recordFacts } from './stripe-subscriptions.js';
+import { applySnapshot, endsBy, learned, lockStripeSubscription, readStripeSubscription, recordFacts } from './stripe-subscriptions.js';
 import { adoptSubscription, loadSubscription, saveSubscription } from './subscriptions.js';
 import { changeBookPlan } from './plan-change.js';
 import { coveringPayment } from './payments.js';
@@ -38,6 +38,7 @@ export async function onSubscriptionEvent(ctx: PaymentContext): Promise<EventOut
   if (named && !(await findPlan(ctx.trx, named))) return failed('unknown_plan', `no plan "${named}" (subscription ${sub.id} metadata.plan)`, userId);
 
   let row = await lockStripeSubscription(ctx.trx, sub.id, ctx.now);
+  const before = row;
   if (!userId && row.user_id) return retry(`subscription ${sub.id} was linked to ${row.user_id} meanwhile`);
   const planBefore = row.plan_id;
   const startedAt = toDate(sub.start_date ?? sub.created);
@@ -60,7 +61,7 @@ export async function onSubscriptionEvent(ctx: PaymentContext): Promise<EventOut
   );
   row = snapshot.row;
   if (!snapshot.current) return ignored('stale_event', `subscription ${sub.id}: a newer state (${row.state_event_id}) is already applied`, userId);
-  ctx.wake(waitKeys.subscription(sub.id));
+  if (learned(before, row)) ctx.wake(waitKeys.subscription(sub.id));
   if (!userId || !book) {
     return waiting(waitKeys.subscription(sub.id), 'subscription_unlinked', `subscription ${sub.id} names no account (metadata.userId): applied once its checkout or an invoice names one`);
   }

@@ -88,7 +88,14 @@ export async function deliverAndApply(engine: TestEngine, event: StripeEventBody
 
 /** Waits until no stored event is still to be applied (woken events included). */
 export async function quiet(engine: TestEngine): Promise<void> {
-  await waitFor(async () => (await engine.admin('GET', '/admin/api/stripe/events?status=received&limit=1')).body.events.length === 0, 'every Stripe event to be handled');
+  try {
+    await waitFor(async () => (await engine.admin('GET', '/admin/api/stripe/events?status=received&limit=1')).body.events.length === 0, 'every Stripe event to be handled');
+  } catch (error) {
+    const stuck = (await engine.admin('GET', '/admin/api/stripe/events?status=received&limit=10')).body.events;
+    const jobs = await engine.running.engine.queues.payment.getJobs(['waiting', 'active', 'delayed', 'failed', 'completed']);
+    const states = await Promise.all(jobs.filter((j) => stuck.some((e: any) => j.data.eventId === e.id)).map(async (j) => `${j.id}:${await j.getState()}:${j.failedReason ?? ''}`));
+    throw new Error(`${(error as Error).message}: ${JSON.stringify(stuck.map((e: any) => [e.id, e.type]))} jobs ${states.join(' ')}`);
+  }
 }
 
 export const PRICES = {
