@@ -50,7 +50,9 @@ export async function onChargeRefunded(ctx: PaymentContext): Promise<EventOutcom
   if (!('payment' in found)) return found;
   const { book, payment } = found;
   const at = stripeTime(ctx);
-  const newer = !payment.refunds_seen_at || at.getTime() >= payment.refunds_seen_at.getTime();
+  // Stripe's refunds of one charge come seconds apart; within one second the larger total is the later.
+  const seen = payment.refunds_seen_at?.getTime();
+  const newer = seen === undefined || at.getTime() > seen || (at.getTime() === seen && charge.amount_refunded > payment.refunded_cents);
   const newlyRefunded = charge.amount_refunded - payment.refunded_cents;
   if (!newer || newlyRefunded === 0) return ignored('already_refunded', `charge ${charge.id}: this refund was already applied`, book.userId);
   await ctx.trx.updateTable('payments').set({ refunded_cents: charge.amount_refunded, refunds_seen_at: at }).where('id', '=', payment.id).execute();
