@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { findPlan } from './plan-lookup.js';
 import { checkoutSessionSchema, toDate, type CheckoutSession } from './stripe-objects.js';
 import { periodsPaidBy } from './plan-purchase.js';
@@ -59,7 +60,7 @@ export async function onCheckoutSession(ctx: PaymentContext): Promise<EventOutco
   if (learned(before, row)) ctx.wake(waitKeys.subscription(subscriptionId));
   const current = await adoptSubscription(ctx.trx, userId, row, ctx.now);
   if (stage === 'failed') return asyncFailed(ctx, session, userId);
-  if (!isPaid(session)) return notPaidYet(session, userId);
+  if (!isPaid(session)) return notPaidYet(ctx, session, userId);
 
   const chosen = row.plan_id ?? planId;
   if (!chosen) {
@@ -110,7 +111,7 @@ async function tokenPack(ctx: PaymentContext, session: CheckoutSession, userId: 
   const book: AccountBook | undefined = await ctx.account(userId);
   if (!book) return failed('account_not_found', `no account for userId "${userId}" (checkout session ${session.id})`, userId);
   if (stage === 'failed') return asyncFailed(ctx, session, userId);
-  if (!isPaid(session)) return notPaidYet(session, userId);
+  if (!isPaid(session)) return notPaidYet(ctx, session, userId);
 
   const paymentId = await recordPayment(ctx.trx, {
     userId,
@@ -150,7 +151,19 @@ function firstPeriod(row: StripeSubscriptionRow): { start: Date; end: Date } | n
   return { start, end };
 }
 
-function notPaidYet(session: CheckoutSession, userId: string): EventOutcome {
+/**
+ * A session completed unpaid waits for its delayed payment, unless that was answered already (the
+ * events of one session can arrive in any order): paid (its payment recorded), or failed.
+ */
+async function notPaidYet(ctx: PaymentContext, session: CheckoutSession, userId: string): Promise<EventOutcome> {
+  if (await paymentOf(ctx.trx, { checkoutSessionId: session.id, invoiceId: session.invoice })) {
+    return ignored('paid_later', `checkout session ${session.id} was paid: its payment is already applied`, userId);
+  }
+  const { rows } = await sql<{ id: string }>`
+    select id from stripe_events
+    where type = 'checkout.session.async_payment_failed' and status = 'applied' and payload -> 'data' -> 'object' ->> 'id' = ${session.id}
+    limit 1`.execute(ctx.trx);
+  if (rows.length > 0) return ignored('async_payment_failed', `checkout session ${session.id}: its delayed payment failed (${rows[0]!.id}); nothing allocated`, userId);
   return waiting(
     waitKeys.checkout(session.id),
     'not_paid',
