@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEngine, type TestEngine } from '../support/engine.js';
+import { runJob, startTestEngine, waitFor, type TestEngine } from '../support/engine.js';
 import { renewAt } from './cycle.js';
 import { WEBHOOK_SECRET, deliverAndApply, invoiceEvent, planCheckout, subscriptionDeleted } from './stripe.js';
 
-describe('paid plans renew while paid: a failed or cancelled subscription ends on Free Starter', () => {
+describe('paid plans renew while paid: an unpaid or cancelled subscription ends on Free Starter', () => {
   let engine: TestEngine;
   beforeAll(async () => {
     engine = await startTestEngine({ STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET });
@@ -13,9 +13,10 @@ describe('paid plans renew while paid: a failed or cancelled subscription ends o
 
   const billing = async (userId: string) => (await engine.api('GET', `/v1/accounts/${userId}/billing`)).body;
 
-  it('a failed payment keeps the period in progress, then moves the account to Free Starter at its renewal', async () => {
+  it('a failed payment keeps the plan through the grace; still unpaid after it, the period falls back to Free Starter', async () => {
     await engine.api('POST', '/v1/accounts', { userId: 'pat' });
     await deliverAndApply(engine, planCheckout({ userId: 'pat', plan: 'monthly_pro', amount: 1900, subscription: 'sub_pat' }));
+    // Stripe bills June after it starts: the renewal allocates it on Monthly Pro, within the grace.
     const [june] = await renewAt(engine, '2027-06-01T00:00:00Z', 'pat');
     expect(june).toMatchObject({ plan: { id: 'monthly_pro' }, balance: 100 });
 
@@ -25,13 +26,22 @@ describe('paid plans renew while paid: a failed or cancelled subscription ends o
       amount: 1900,
       period: { start: '2027-06-01T00:00:00Z', end: '2027-07-01T00:00:00Z' },
     });
-    expect(await deliverAndApply(engine, failed)).toMatchObject({ status: 'applied', code: 'lapse_scheduled' });
-    expect(await billing('pat')).toMatchObject({ status: 'lapsing', lapseReason: 'payment_failed', paidThrough: '2027-06-01T00:00:00.000Z' });
+    expect(await deliverAndApply(engine, failed)).toMatchObject({ status: 'applied', code: 'payment_failed', message: expect.stringContaining('2027-06-04T00:00:00.000Z') });
+    expect(await billing('pat')).toMatchObject({ status: 'lapsing', lapseReason: 'payment_failed', paidThrough: '2027-06-01T00:00:00.000Z', graceUntil: '2027-06-04T00:00:00.000Z' });
     expect((await engine.api('GET', '/v1/accounts/pat')).body).toMatchObject({ plan: { id: 'monthly_pro' }, balance: 100 });
+
+    // Stripe's retries fail too: at the grace's end the period is Free Starter's, with its 10 tokens.
+    await engine.setClock('2027-06-04T00:00:00Z');
+    await runJob(engine, 'renewals');
+    const lapsed = await waitFor(async () => {
+      const a = (await engine.api('GET', '/v1/accounts/pat')).body;
+      return a.plan.id === 'free_starter' ? a : undefined;
+    }, 'pat to lapse');
+    expect(lapsed).toMatchObject({ balance: 10, allocatedThisPeriod: 10, period: { start: '2027-06-01T00:00:00.000Z' } });
+    expect(await billing('pat')).toMatchObject({ status: 'lapsed', lapseReason: 'unpaid', graceUntil: null });
 
     const [july] = await renewAt(engine, '2027-07-01T00:00:00Z', 'pat');
     expect(july).toMatchObject({ plan: { id: 'free_starter' }, balance: 10, allocatedThisPeriod: 10 });
-    expect(await billing('pat')).toMatchObject({ status: 'lapsed', plan: 'free_starter' });
   });
 
   it('a paid invoice (either metadata shape) moves the paid-through date on and cancels a lapse', async () => {

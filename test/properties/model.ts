@@ -145,15 +145,20 @@ export class Model {
     this.payments.set(paymentIntent, { paymentIntent, userId, tokens, amountCents, refundedCents: 0, tokensReversed: 0, grant });
   }
 
-  /** charge.refunded with Stripe's cumulative amount_refunded: the newly refunded share, from what is left of the grant. */
+  /**
+   * charge.refunded with Stripe's cumulative amount_refunded: the tokens the total refunded calls for,
+   * ceil(tokens × refunded / paid), less what earlier refunds called for, from what is left of the grant.
+   */
   refund(paymentIntent: string, amountRefunded: number): { code: 'refund_reversed' | 'already_refunded'; taken: number } {
     const p = this.payments.get(paymentIntent)!;
     const a = this.account(p.userId);
     this.renew(a);
     const newly = amountRefunded - p.refundedCents;
     if (newly <= 0) return { code: 'already_refunded', taken: 0 };
-    const share = Math.ceil((p.tokens * Math.min(newly, p.amountCents)) / p.amountCents);
-    const requested = Math.min(share, p.tokens - p.tokensReversed);
+    const calledFor = (cents: number) => Math.min(p.tokens, Math.ceil((p.tokens * Math.min(cents, p.amountCents)) / p.amountCents));
+    const requested = calledFor(amountRefunded) - calledFor(p.refundedCents);
+    p.refundedCents = amountRefunded;
+    if (requested === 0) return { code: 'already_refunded', taken: 0 };
     // Tokens past their expiry are gone, not taken back, whether or not the sweep has removed them yet.
     this.expireDue(a);
     const taken = Math.min(requested, p.grant.remaining);
@@ -162,7 +167,6 @@ export class Model {
       p.grant.remaining -= taken;
       a.allocated = Math.max(a.used, a.allocated - taken);
     }
-    p.refundedCents = amountRefunded;
     p.tokensReversed += taken;
     return { code: 'refund_reversed', taken };
   }
