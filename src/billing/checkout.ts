@@ -58,9 +58,10 @@ export async function onCheckoutSession(ctx: PaymentContext): Promise<EventOutco
     ctx.now,
   );
   if (learned(before, row)) ctx.wake(waitKeys.subscription(subscriptionId));
-  const current = await adoptSubscription(ctx.trx, userId, row, ctx.now);
   if (stage === 'failed') return asyncFailed(ctx, session, userId);
   if (!isPaid(session)) return notPaidYet(ctx, session, userId);
+  // Only a paid subscription replaces the account's current one: an unpaid one may never be paid.
+  const current = await adoptSubscription(ctx.trx, userId, row, ctx.now);
 
   const chosen = row.plan_id ?? planId;
   if (!chosen) {

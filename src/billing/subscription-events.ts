@@ -66,6 +66,11 @@ export async function onSubscriptionEvent(ctx: PaymentContext): Promise<EventOut
     return waiting(waitKeys.subscription(sub.id), 'subscription_unlinked', `subscription ${sub.id} names no account (metadata.userId): applied once its checkout or an invoice names one`);
   }
 
+  const accountBefore = await loadSubscription(ctx.trx, userId);
+  if (accountBefore?.stripe_subscription_id !== sub.id && (row.status === 'incomplete' || row.status === 'incomplete_expired')) {
+    // Not paid yet: it replaces the account's current subscription (or starts its billing) once its first invoice is paid.
+    return applied('subscription_recorded', `subscription ${sub.id} is ${row.status}: it applies to ${userId} once its first invoice is paid`, userId);
+  }
   if (!(await adoptSubscription(ctx.trx, userId, row, ctx.now))) {
     return ignored('not_current_subscription', `subscription ${sub.id} is not ${userId}'s current one: the account is not changed`, userId);
   }

@@ -106,4 +106,22 @@ describe('delayed payment methods, one-time checkouts and early invoices', () =>
       },
     );
   });
+
+  it('a second subscription bought with a delayed method replaces the current one only once it is paid', async () => {
+    await engine.admin('PUT', '/admin/api/plans/enterprise_pro', { stripePrices: [PRICES.enterprise.id] });
+    for (const shape of ['current', 'legacy'] as const) {
+      const userId = `switch-${shape}`;
+      await openAccount(engine, userId);
+      const first = subscribeEvents({ userId, shape, subscription: `sub_a_${userId}`, price: PRICES.monthly, period: { start: '2027-03-01T08:00:00Z', end: '2027-04-01T08:00:00Z' } });
+      for (const e of first.events) await deliverAndApply(engine, e);
+      const second = subscribeEvents({ userId, shape, subscription: `sub_b_${userId}`, price: PRICES.enterprise, period: { start: '2027-03-01T08:58:00Z', end: '2027-04-01T08:58:00Z' }, delayed: true });
+      const [created, completed, ...paid] = second.events;
+      for (const e of [created!, completed!]) await deliverAndApply(engine, e);
+      expect(await account(engine, userId)).toMatchObject({ plan: { id: 'monthly_pro' }, balance: 100 });
+      expect(await billing(engine, userId)).toMatchObject({ subscription: { id: `sub_a_${userId}` } });
+      for (const e of paid) await deliverAndApply(engine, e);
+      expect(await account(engine, userId)).toMatchObject({ plan: { id: 'enterprise_pro' }, balance: 1000, period: { start: '2027-03-01T08:58:00.000Z' } });
+      expect(await billing(engine, userId)).toMatchObject({ subscription: { id: `sub_b_${userId}`, status: 'active' } });
+    }
+  });
 });
