@@ -142,9 +142,34 @@ describe('the subscription lifecycle as Stripe sends it, in both API shapes, any
       ]);
       expect(await billing(engine, userId)).toMatchObject({ status: 'lapsed', lapseReason: 'unpaid', graceUntil: null, paidThrough: '2027-04-05T10:00:00.000Z' });
     }
-    // The next period is a Free Starter one.
-    await runRenewals(engine, '2027-05-05T10:00:00Z');
+    // Stripe's retry succeeds after the grace for one customer of each shape: April is paid, its plan restored,
+    // its allocation given once in all (85 more: 15 were spent in the grace).
+    await engine.setClock('2027-04-10T10:00:00Z');
+    const late = users.filter((_, i) => i % 2 === 1);
+    const paidLate = (userId: string, shape: Shape, period: { start: string; end: string }, at: string) =>
+      renewalEvents({ userId, shape, subscription: `sub_${userId}`, price: PRICES.monthly, period, paid: true, at }).events.slice(1);
+    for (const { userId, shape } of late) {
+      const april = paidLate(userId, shape, { start: '2027-04-05T10:00:00Z', end: '2027-05-05T10:00:00Z' }, '2027-04-10T10:00:00Z');
+      await deliverInOrder(engine, april, [...april.keys(), 0]);
+      expect(await account(engine, userId)).toMatchObject({ plan: { id: 'monthly_pro' }, balance: 85, usedThisPeriod: 15, allocatedThisPeriod: 100 });
+      expect((await ledgerRows(engine, userId)).slice(-1)).toEqual([['grant', 85, 'plan:monthly_pro']]);
+      expect(await billing(engine, userId)).toMatchObject({ status: 'active', lapseReason: null, paidThrough: '2027-05-05T10:00:00.000Z' });
+    }
+    // The renewals run late, after May's grace: May opens on Free Starter for all; paid late again, it is restored whole.
+    await runRenewals(engine, '2027-05-09T10:00:00Z');
     for (const { userId } of users) expect(await account(engine, userId)).toMatchObject({ plan: { id: 'free_starter' }, balance: 10, period: { start: '2027-05-05T10:00:00.000Z' } });
+    await engine.setClock('2027-05-10T10:00:00Z');
+    for (const { userId, shape } of late) {
+      const may = paidLate(userId, shape, { start: '2027-05-05T10:00:00Z', end: '2027-06-05T10:00:00Z' }, '2027-05-10T10:00:00Z');
+      await deliverInOrder(engine, may, [...may.keys()].reverse());
+      expect(await account(engine, userId)).toMatchObject({ plan: { id: 'monthly_pro' }, balance: 100, allocatedThisPeriod: 100 });
+      expect((await ledgerRows(engine, userId)).slice(-4)).toEqual([
+        ['expiry', -85, 'plan'],
+        ['grant', 10, 'plan:free_starter'],
+        ['reversal', -10, 'restore:free_plan'],
+        ['grant', 100, 'plan:monthly_pro'],
+      ]);
+    }
   });
 
   const shapes: Shape[] = ['current', 'legacy'];
