@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'as_of_in_future'
   | 'cross_site_request'
   | 'request_timeout'
+  | 'feature_exists'
   | 'internal_error';
 
 export class EngineError extends Error {

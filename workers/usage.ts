@@ -4,6 +4,7 @@ import { cappedBackoff, usageJobSchema } from '../src/queues.js';
 import { applyUsage } from '../src/usage/apply-usage.js';
 import { ApplyLanes } from '../src/usage/apply-lanes.js';
 import { transactWithNotifications } from '../src/notify/delivery-jobs.js';
+import { LiveFeedPublisher } from '../src/insight/live-feed.js';
 import { runStandalone } from './standalone.js';
 import { observeWorker } from './observe.js';
 
@@ -12,10 +13,15 @@ import { observeWorker } from './observe.js';
  * in at most `usageConcurrency` transactions, merging the jobs that wait on a lane (ApplyLanes).
  */
 export function startUsageWorker(engine: Engine): Worker {
+  const feed = new LiveFeedPublisher(engine.redis, engine.config.queuePrefix, engine.log);
   const lanes = new ApplyLanes(
     async (events) => {
       const now = await engine.clock.now();
-      return transactWithNotifications(engine, (trx) => applyUsage(trx, events, now));
+      return transactWithNotifications(
+        engine,
+        (trx) => applyUsage(trx, events, now),
+        (outcomes) => feed.published(events, outcomes, now),
+      );
     },
     {
       lanes: engine.config.usageConcurrency,

@@ -26,6 +26,11 @@ import { queueHealthRoutes } from './routes/admin/queue-health.js';
 import { failedUsageRoutes } from './routes/admin/failed-usage.js';
 import { pricingRoutes } from './routes/admin/pricing.js';
 import { rewardsRoutes } from './routes/admin/rewards.js';
+import { adminAccountsRoutes } from './routes/admin/accounts.js';
+import { adminFeaturesRoutes } from './routes/admin/features.js';
+import { adminPlansRoutes } from './routes/admin/plans.js';
+import { adminStripePayloadRoutes } from './routes/admin/stripe-payload.js';
+import { adminLiveRoutes } from './routes/admin/live.js';
 
 /** The HTTP adapter: routes parse input and call the domain; auth and error mapping live here once. */
 export async function buildApp(engine: Engine): Promise<FastifyInstance> {
@@ -66,6 +71,11 @@ export async function buildApp(engine: Engine): Promise<FastifyInstance> {
     failedUsageRoutes(admin, engine);
     pricingRoutes(admin, engine);
     rewardsRoutes(admin, engine);
+    adminAccountsRoutes(admin, engine);
+    adminFeaturesRoutes(admin, engine);
+    adminPlansRoutes(admin, engine);
+    adminStripePayloadRoutes(admin, engine);
+    adminLiveRoutes(admin, engine);
   });
 
   // Pages for people: a browser logs in with HTTP Basic (any user name, an admin key as password).

@@ -27,6 +27,7 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   stripe_price_taken: 409,
   payload_too_large: 413,
   notification_not_failed: 409,
+  feature_exists: 409,
   dependency_unavailable: 503,
   webhook_not_configured: 503,
 };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db, Trx } from '../db/database.js';
 import type { Hold } from '../db/schema.js';
 import { EngineError } from '../errors.js';
+import { audit } from '../admin/audit.js';
 import { AccountBook, type Allocation } from './account-book.js';
 
 export interface HoldRequest {
@@ -64,12 +65,20 @@ async function releaseLocked(trx: Trx, book: AccountBook, hold: Hold, status: 'r
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** An admin releasing a hold of one account: the hold must be that account's, and the release is audited. */
+export interface AdminRelease {
+  userId: string;
+  actor: string;
+}
+
 /** Releases a hold on request. Releasing twice is answered as released; a used or expired hold is closed. */
-export async function releaseHold(db: Db, holdId: string, now: Date): Promise<{ status: 'released' }> {
+export async function releaseHold(db: Db, holdId: string, now: Date, admin?: AdminRelease): Promise<{ status: 'released' }> {
   if (!uuidPattern.test(holdId)) throw new EngineError('reservation_not_found', `no reservation "${holdId}"`);
   return db.transaction().execute(async (trx) => {
     const found = await trx.selectFrom('holds').select('user_id').where('id', '=', holdId).executeTakeFirst();
-    if (!found) throw new EngineError('reservation_not_found', `no reservation "${holdId}"`);
+    if (!found || (admin && found.user_id !== admin.userId)) {
+      throw new EngineError('reservation_not_found', admin ? `account "${admin.userId}" has no reservation "${holdId}"` : `no reservation "${holdId}"`);
+    }
     const book = (await AccountBook.lockOne(trx, found.user_id))!;
     // Re-read under the account lock: every change to a hold happens under its account's lock.
     const hold = await trx.selectFrom('holds').selectAll().where('id', '=', holdId).executeTakeFirstOrThrow();
@@ -79,6 +88,16 @@ export async function releaseHold(db: Db, holdId: string, now: Date): Promise<{ 
     }
     await releaseLocked(trx, book, hold, 'released', now);
     await AccountBook.flush(trx, [book], now);
+    if (admin) {
+      await audit(trx, {
+        actor: admin.actor,
+        action: 'hold.release',
+        subject: `account:${admin.userId}`,
+        before: { reservationId: hold.id, feature: hold.feature_key, cost: hold.cost, status: 'open' },
+        after: { reservationId: hold.id, status: 'released' },
+        at: now,
+      });
+    }
     return { status: 'released' as const };
   });
 }

@@ -1,10 +1,11 @@
 import type { Executor } from '../db/database.js';
+import type { LedgerKind } from '../db/schema.js';
 import { EngineError } from '../errors.js';
 import { requireAccount } from '../accounts/accounts.js';
 
 export interface LedgerEntryView {
   id: number;
-  kind: string;
+  kind: LedgerKind;
   amount: number;
   heldDelta: number;
   balanceAfter: number;

@@ -30,14 +30,16 @@ export async function enqueueDeliveries(queue: Queue, notify: NotifyConfig, deli
 /**
  * Runs `work` in a transaction, then queues the deliveries it recorded. If the process dies between the
  * commit and the enqueue, or Redis refuses it, the rows wait in the outbox for the `notifications` sweep.
+ * `committed` is told the result as soon as the transaction has committed (before the enqueue).
  */
-export async function transactWithNotifications<T>(engine: Engine, work: (trx: Trx) => Promise<T>): Promise<T> {
+export async function transactWithNotifications<T>(engine: Engine, work: (trx: Trx) => Promise<T>, committed?: (result: T) => void): Promise<T> {
   let recorded: RecordedDelivery[] = [];
   const result = await engine.db.transaction().execute(async (trx) => {
     const value = await work(trx);
     recorded = deliveriesRecordedIn(trx);
     return value;
   });
+  committed?.(result);
   try {
     await enqueueDeliveries(engine.queues.notification, engine.config.notify, recorded);
   } catch (error) {

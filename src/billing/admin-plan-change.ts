@@ -1,0 +1,35 @@
+import type { Trx } from '../db/database.js';
+import { audit } from '../admin/audit.js';
+import { changePlan, type PlanChange } from './plan-change.js';
+
+/**
+ * An admin moves an account to another plan by the engine's own rule (an upgrade now, prorated; a
+ * downgrade at renewal), audited in the same transaction with the plan before and what the change did.
+ */
+export async function changePlanAsAdmin(trx: Trx, userId: string, planId: string, actor: string, now: Date): Promise<PlanChange> {
+  // Locked first, so the plan read is the one the change starts from (changePlan takes the same lock).
+  const before = await trx
+    .selectFrom('accounts')
+    .leftJoin('subscriptions', 'subscriptions.user_id', 'accounts.user_id')
+    .select(['accounts.plan_id', 'subscriptions.pending_plan_id'])
+    .where('accounts.user_id', '=', userId)
+    .forUpdate('accounts')
+    .executeTakeFirst();
+  const change = await changePlan(trx, userId, planId, now);
+  await audit(trx, {
+    actor,
+    action: 'account.plan_change',
+    subject: `account:${userId}`,
+    before: { plan: before?.plan_id ?? null, pendingPlan: before?.pending_plan_id ?? null },
+    after: {
+      requestedPlan: planId,
+      change: change.change,
+      plan: change.planId,
+      pendingPlan: change.pendingPlanId,
+      tokensGranted: change.tokensGranted,
+      effectiveAt: change.effectiveAt.toISOString(),
+    },
+    at: now,
+  });
+  return change;
+}

@@ -1,0 +1,197 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Engine } from '../../../engine.js';
+import { searchAccounts } from '../../../accounts/account-search.js';
+import { accountOverview } from '../../../accounts/account-overview.js';
+import { listLedger } from '../../../ledger/ledger-history.js';
+import { listOpenHolds } from '../../../ledger/open-holds.js';
+import { releaseHold } from '../../../ledger/holds.js';
+import { getAccountView } from '../../../accounts/accounts.js';
+import { changePlanAsAdmin } from '../../../billing/admin-plan-change.js';
+import { transactWithNotifications } from '../../../notify/delivery-jobs.js';
+import { planIdSchema, userIdSchema } from '../../../validation.js';
+import { adminActor } from '../../auth.js';
+import { defineRoute, mountRoute } from '../../route-definition.js';
+
+const isoTime = z.string().describe('ISO-8601 UTC');
+const userParams = z.object({ userId: userIdSchema });
+const pageLimit = (max: number, fallback: number) => z.coerce.number().int().min(1, 'limit must be >= 1').max(max, `limit is at most ${max}`).default(fallback);
+const cursor = z.string().max(200).optional().describe('nextCursor of the previous page');
+
+export const accountSummarySchema = z.object({
+  userId: z.string(),
+  plan: z.string(),
+  balance: z.number().int(),
+  held: z.number().int(),
+  usedThisPeriod: z.number().int(),
+  allocatedThisPeriod: z.number().int(),
+  percentUsed: z.number().int(),
+  periodEnd: isoTime,
+  createdAt: isoTime,
+});
+
+const paymentSchema = z.object({
+  id: z.number().int(),
+  kind: z.enum(['plan', 'topup']),
+  plan: z.string().nullable(),
+  tokens: z.number().int(),
+  amountCents: z.number().int(),
+  currency: z.string(),
+  period: z.object({ start: isoTime, end: isoTime }).nullable(),
+  paidAt: isoTime,
+  refundedCents: z.number().int(),
+  tokensReversed: z.number().int(),
+  stripeEventId: z.string(),
+});
+
+/** GET /v1/accounts/{userId}'s answer. */
+export const accountViewSchema = z.object({
+  userId: z.string(),
+  plan: z.object({ id: z.string(), name: z.string(), monthlyTokens: z.number().int() }),
+  email: z.string().nullable(),
+  balance: z.number().int(),
+  held: z.number().int(),
+  period: z.object({ start: isoTime, end: isoTime }),
+  usedThisPeriod: z.number().int(),
+  allocatedThisPeriod: z.number().int(),
+  percentUsed: z.number().int(),
+  warning: z.object({ level: z.union([z.literal(90), z.literal(95), z.literal(100)]), message: z.string() }).nullable(),
+  loyalty: z.object({
+    months: z.number().int(),
+    bonusPercent: z.number().int(),
+    next: z.object({ months: z.number().int(), bonusPercent: z.number().int() }).nullable(),
+  }),
+});
+
+export const accountOverviewSchema = accountViewSchema.extend({
+  createdAt: isoTime,
+  billing: z.object({
+    status: z.enum(['active', 'lapsing', 'lapsed']).nullable(),
+    paidThrough: isoTime.nullable(),
+    lapseReason: z.string().nullable(),
+    pendingPlan: z.string().nullable(),
+    stripeSubscriptionId: z.string().nullable(),
+  }),
+  payments: z.array(paymentSchema).describe('newest first'),
+});
+
+export const ledgerEntrySchema = z.object({
+  id: z.number().int(),
+  kind: z.enum(['grant', 'use', 'hold', 'release', 'expiry', 'reversal']),
+  amount: z.number().int(),
+  heldDelta: z.number().int(),
+  balanceAfter: z.number().int(),
+  heldAfter: z.number().int(),
+  feature: z.string().nullable(),
+  cost: z.number().int().nullable(),
+  source: z.string().nullable(),
+  grantId: z.number().int().nullable(),
+  reservationId: z.string().nullable(),
+  idempotencyKey: z.string().nullable(),
+  occurredAt: isoTime,
+  recordedAt: isoTime,
+  metadata: z.unknown(),
+});
+
+export const openHoldSchema = z.object({
+  reservationId: z.string(),
+  feature: z.string(),
+  cost: z.number().int(),
+  createdAt: isoTime,
+  expiresAt: isoTime,
+});
+
+/** The routes' definitions (zod schemas of params, query, body and answer), for validation and the API document. */
+export const adminAccountsApi = {
+  search: defineRoute({
+    method: 'GET',
+    url: '/admin/api/accounts',
+    summary: 'Find accounts by userId prefix, plan, or near their limit (90 percent used or more); paged',
+    query: z.object({
+      prefix: z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:@-]+$/, 'prefix must be characters of A-Za-z0-9_.:@-').optional(),
+      plan: planIdSchema.optional(),
+      nearLimit: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+      sort: z.enum(['userId', 'percentUsed']).default('userId'),
+      limit: pageLimit(200, 25),
+      cursor,
+    }),
+    answer: z.object({ accounts: z.array(accountSummarySchema), nextCursor: z.string().nullable() }),
+  }),
+  overview: defineRoute({
+    method: 'GET',
+    url: '/admin/api/accounts/:userId',
+    summary: "An account as the user sees it, with its billing status and payments",
+    params: userParams,
+    answer: accountOverviewSchema,
+    errors: ['account_not_found'],
+  }),
+  ledger: defineRoute({
+    method: 'GET',
+    url: '/admin/api/accounts/:userId/ledger',
+    summary: "The account's ledger, newest first, paged",
+    params: userParams,
+    query: z.object({ limit: pageLimit(500, 50), cursor }),
+    answer: z.object({ entries: z.array(ledgerEntrySchema), nextCursor: z.string().nullable() }),
+    errors: ['account_not_found'],
+  }),
+  holds: defineRoute({
+    method: 'GET',
+    url: '/admin/api/accounts/:userId/holds',
+    summary: "The account's open holds, soonest to expire first",
+    params: userParams,
+    answer: z.object({ holds: z.array(openHoldSchema) }),
+    errors: ['account_not_found'],
+  }),
+  releaseHold: defineRoute({
+    method: 'DELETE',
+    url: '/admin/api/accounts/:userId/holds/:reservationId',
+    summary: 'Release one of the account\'s holds (audited); releasing a released hold answers the same',
+    params: z.object({ userId: userIdSchema, reservationId: z.string().min(1).max(64) }),
+    answer: z.object({ reservationId: z.string(), status: z.literal('released') }),
+    errors: ['reservation_not_found', 'reservation_closed'],
+  }),
+  changePlan: defineRoute({
+    method: 'PUT',
+    url: '/admin/api/accounts/:userId/plan',
+    summary: 'Move the account to another plan: an upgrade now with its prorated grant, a downgrade at renewal (audited)',
+    params: userParams,
+    body: z.strictObject({ plan: planIdSchema }),
+    answer: z.object({
+      change: z.enum(['upgrade', 'downgrade', 'none']),
+      effectiveAt: isoTime,
+      tokensGranted: z.number().int(),
+      pendingPlan: z.string().nullable(),
+      account: accountViewSchema,
+    }),
+    errors: ['account_not_found', 'unknown_plan'],
+  }),
+} as const;
+
+/** What the admin console needs to find an account and act on it; every change is audited. */
+export function adminAccountsRoutes(app: FastifyInstance, engine: Engine): void {
+  const r = adminAccountsApi;
+  mountRoute(app, r.search, async ({ query }) => searchAccounts(engine.db, query, await engine.clock.now()));
+
+  mountRoute(app, r.overview, async ({ params }) => accountOverview(engine.db, params.userId, await engine.clock.now()));
+
+  mountRoute(app, r.ledger, async ({ params, query }) => listLedger(engine.db, params.userId, query));
+
+  mountRoute(app, r.holds, async ({ params }) => ({ holds: await listOpenHolds(engine.db, params.userId, await engine.clock.now()) }));
+
+  mountRoute(app, r.releaseHold, async ({ params, request }) => {
+    const result = await releaseHold(engine.db, params.reservationId, await engine.clock.now(), { userId: params.userId, actor: adminActor(request) });
+    return { reservationId: params.reservationId, ...result };
+  });
+
+  mountRoute(app, r.changePlan, async ({ params, body, request }) => {
+    const now = await engine.clock.now();
+    const change = await transactWithNotifications(engine, (trx) => changePlanAsAdmin(trx, params.userId, body.plan, adminActor(request), now));
+    return {
+      change: change.change,
+      effectiveAt: change.effectiveAt.toISOString(),
+      tokensGranted: change.tokensGranted,
+      pendingPlan: change.pendingPlanId,
+      account: await getAccountView(engine.db, params.userId, now),
+    };
+  });
+}
