@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'cross_site_request'
   | 'request_timeout'
   | 'feature_exists'
+  | 'console_not_built'
   | 'internal_error';
 
 export class EngineError extends Error {

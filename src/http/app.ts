@@ -21,7 +21,7 @@ import { queuesBoard } from './routes/admin/queues-board.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { dashboardRoutes } from './routes/insight.js';
 import { analyticsRoutes } from './routes/admin/analytics.js';
-import { adminPageRoutes } from './routes/admin/page.js';
+import { consoleRoutes } from './routes/admin/console.js';
 import { queueHealthRoutes } from './routes/admin/queue-health.js';
 import { failedUsageRoutes } from './routes/admin/failed-usage.js';
 import { pricingRoutes } from './routes/admin/pricing.js';
@@ -82,7 +82,7 @@ export async function buildApp(engine: Engine): Promise<FastifyInstance> {
   await app.register(async (pages) => {
     pages.addHook('onRequest', requireKey(engine.config.adminKeys, 'the admin pages', { basicChallenge: true }));
     await queuesBoard(pages, engine);
-    adminPageRoutes(pages, engine);
+    consoleRoutes(pages, engine);
   });
   return app;
 }

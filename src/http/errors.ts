@@ -30,6 +30,7 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   feature_exists: 409,
   dependency_unavailable: 503,
   webhook_not_configured: 503,
+  console_not_built: 503,
 };
 
 /** The status an error code answers with (a code not listed is a client's mistake: 400). */
