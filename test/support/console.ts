@@ -44,7 +44,12 @@ export async function openConsole(browser: Browser, engine: TestEngine, device: 
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console error: ${m.text()}`);
+    // A refusal of the admin API is the browser's "Failed to load resource" too: the console shows those
+    // itself (tests assert the message). Any other failed load is caught below.
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(`console error: ${m.text()}`);
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400 && !new URL(r.url()).pathname.startsWith('/admin/api/')) errors.push(`failed load: ${r.status()} ${r.url()}`);
   });
   const session: ConsoleSession = {
     context,
