@@ -47,5 +47,7 @@ try {
 const tscBin = path.join(path.dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
 const tsc = spawnSync(process.execPath, [tscBin, '--noEmit', '-p', path.join(consoleDir, 'tsconfig.json')], { stdio: 'inherit' });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
-await vite.build({ configFile: path.join(consoleDir, 'vite.config.ts'), logLevel: 'warn' });
+// A production build whoever runs this (vitest's globalSetup has NODE_ENV=test, which would bundle React's development build).
+process.env.NODE_ENV = 'production';
+await vite.build({ mode: 'production', configFile: path.join(consoleDir, 'vite.config.ts'), logLevel: 'warn' });
 console.log('admin console built into console/dist');

@@ -7,11 +7,11 @@ export function StatCard({ label, value, hint, testId }: { label: string; value:
       <Text size="sm" c="dimmed" fw={500}>
         {label}
       </Text>
-      <Text className="stat-value" data-testid={testId}>
+      <Text component="div" className="stat-value" data-testid={testId}>
         {value}
       </Text>
       {hint ? (
-        <Text size="xs" c="dimmed">
+        <Text component="div" size="xs" c="dimmed">
           {hint}
         </Text>
       ) : null}

@@ -42,7 +42,7 @@ export function AccountPage() {
           value={`${a.usedThisPeriod} / ${a.allocatedThisPeriod}`}
           hint={<Progress value={Math.min(100, a.percentUsed)} aria-label={`${a.percentUsed} percent used`} color={a.percentUsed >= 90 ? 'orange' : 'indigo'} />}
         />
-        <StatCard label="Period" value={<Text size="sm">{utc(a.period.start)} → {utc(a.period.end)}</Text>} hint={`account opened ${utc(a.createdAt)}`} />
+        <StatCard label="Period" value={<Text component="span" size="sm">{utc(a.period.start)} → {utc(a.period.end)}</Text>} hint={`account opened ${utc(a.createdAt)}`} />
       </div>
       <div className="columns">
         <Section title="Billing and loyalty">
