@@ -2,22 +2,20 @@ import { useQuery } from '@tanstack/react-query';
 import { ApiError, get } from '../api';
 
 /**
- * The engine's time: the shared test clock where it is on (GET /admin/api/clock), else this browser's.
- * "Now" in the console (ending a campaign, default windows) is the engine's now.
+ * The engine's time: the shared test clock where it is on (GET /admin/api/clock; it stays put until
+ * moved), else this browser's. "Now" in the console (ending a campaign) is the engine's now.
  */
-export function useEngineNow(): () => Date {
-  const clock = useQuery({
-    queryKey: ['clock'],
-    queryFn: async () => {
-      try {
-        const { now } = await get<{ now: string }>('/admin/api/clock');
-        return { offsetMs: Date.parse(now) - Date.now() };
-      } catch (error) {
-        if (error instanceof ApiError && error.status === 404) return { offsetMs: 0 };
-        throw error;
-      }
-    },
-    staleTime: 5_000,
-  });
-  return () => new Date(Date.now() + (clock.data?.offsetMs ?? 0));
+export async function engineNow(): Promise<Date> {
+  try {
+    return new Date((await get<{ now: string }>('/admin/api/clock')).now);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return new Date();
+    throw error;
+  }
+}
+
+/** The engine's time for display (what is running, what has ended), refreshed now and then. */
+export function useEngineNow(): Date {
+  const clock = useQuery({ queryKey: ['clock'], queryFn: async () => (await engineNow()).toISOString(), refetchInterval: 10_000 });
+  return clock.data ? new Date(clock.data) : new Date();
 }

@@ -6,7 +6,7 @@ import type { Campaign, FeatureList, LoyaltyTier, PlanList, PricingRule } from '
 import { Section, Scroll } from '../components/Section';
 import { ErrorNote } from '../components/ErrorNote';
 import { done } from '../components/notify';
-import { useEngineNow } from '../hooks/useEngineNow';
+import { engineNow, useEngineNow } from '../hooks/useEngineNow';
 import { fromUtcInput, tiers, toUtcInput, utc } from '../format';
 
 /** Pricing rules, seasonal campaigns and loyalty tiers: list, create, edit, end. */
@@ -208,16 +208,25 @@ function Campaigns() {
   const plans = useQuery({ queryKey: ['plans'], queryFn: () => get<PlanList>('/admin/api/plans') });
   const [draft, setDraft] = useState<CampaignDraft>(emptyCampaign);
   const set = <K extends keyof CampaignDraft>(k: K) => (v: CampaignDraft[K]) => setDraft((d) => ({ ...d, [k]: v }));
+  const saved = (c: Campaign) => {
+    done(`campaign ${c.id} saved: ${utc(c.startsAt)} → ${utc(c.endsAt)}`);
+    void client.invalidateQueries({ queryKey: ['campaigns'] });
+    void client.invalidateQueries({ queryKey: ['clock'] });
+  };
   const save = useMutation({
     mutationFn: (c: { id: string; body: unknown }) => api<Campaign>('PUT', `/admin/api/campaigns/${encodeURIComponent(c.id)}`, c.body),
     onSuccess: (c) => {
-      done(`campaign ${c.id} saved: ${utc(c.startsAt)} → ${utc(c.endsAt)}`);
+      saved(c);
       setDraft(emptyCampaign);
-      void client.invalidateQueries({ queryKey: ['campaigns'] });
     },
   });
+  // Ending is the same campaign with its end moved to the engine's now.
+  const end = useMutation({
+    mutationFn: async ({ id, ...c }: Campaign) => api<Campaign>('PUT', `/admin/api/campaigns/${encodeURIComponent(id)}`, { ...c, endsAt: (await engineNow()).toISOString() }),
+    onSuccess: saved,
+  });
   const state = (c: Campaign) => {
-    const t = now().getTime();
+    const t = now.getTime();
     return t < Date.parse(c.startsAt) ? 'upcoming' : t < Date.parse(c.endsAt) ? 'running' : 'ended';
   };
   return (
@@ -225,7 +234,7 @@ function Campaigns() {
       <Text size="sm" c="dimmed" mb="xs">
         A seasonal bonus: every account on an eligible plan, active in the window, receives it once.
       </Text>
-      <ErrorNote error={campaigns.error} />
+      <ErrorNote error={campaigns.error ?? end.error} />
       <Scroll>
         <Table striped aria-label="Campaigns" data-testid="campaigns">
           <Table.Thead>
@@ -267,7 +276,7 @@ function Campaigns() {
                       Edit
                     </Button>
                     {state(c) === 'running' ? (
-                      <Button size="xs" variant="light" color="red" aria-label={`End campaign ${c.id} now`} onClick={() => save.mutate({ id: c.id, body: { ...c, id: undefined, endsAt: now().toISOString() } })}>
+                      <Button size="xs" variant="light" color="red" aria-label={`End campaign ${c.id} now`} onClick={() => end.mutate(c)}>
                         End now
                       </Button>
                     ) : null}
