@@ -39,7 +39,7 @@ describe('every page of the admin console, under the admin CSP, at 1280 px and o
     for (const name of ['..%2Fpackage.json', '..%2F..%2Fsrc%2Fconfig.ts', 'index.html', 'nope.js']) {
       const r = await fetch(`${engine.baseUrl}/admin/assets/${name}`, { headers: basic });
       expect(r.status, name).toBe(404);
-      expect((await r.json()).error.code).toBe('not_found');
+      expect(((await r.json()) as any).error.code).toBe('not_found');
     }
     expect((await fetch(`${engine.baseUrl}/admin/nowhere`, { headers: basic })).status).toBe(404);
     expect((await fetch(`${engine.baseUrl}/admin/api/nowhere`, { headers: basic })).status).toBe(404);

@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+// (The browser tests pass functions to the page: they are typed against the DOM.)
 import { existsSync } from 'node:fs';
 import { expect } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';

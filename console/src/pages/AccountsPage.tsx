@@ -42,7 +42,7 @@ export function AccountsPage() {
       </form>
       <ErrorNote error={accounts.error} />
       <Scroll>
-        <Table striped mt="md" aria-label="Accounts found" data-testid="accounts">
+        <Table striped mt="md" aria-label="Accounts found" data-testid="accounts" className="nowrap-cells">
           <Table.Thead>
             <Table.Tr>
               <Table.Th>User</Table.Th>

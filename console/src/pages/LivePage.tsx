@@ -41,8 +41,9 @@ export function LivePage() {
         <StatCard label="Jobs waiting" value={waiting ?? '–'} hint={<Anchor href="/admin/queues" size="xs">open bull-board</Anchor>} testId="jobs-waiting" />
       </div>
       <Section title="Tokens consumed per day">{a ? <TokensChart days={a.tokensPerDay} /> : <Text c="dimmed">loading…</Text>}</Section>
-      <div className="columns">
-        <LiveFeed feed={feed} />
+      <LiveFeed feed={feed} />
+      <div className="columns columns-wide-first">
+        <NearLimit />
         <Section title="Top features">
           <Scroll>
             <Table striped aria-label="Top features by tokens" data-testid="top-features">
@@ -66,7 +67,6 @@ export function LivePage() {
           </Scroll>
         </Section>
       </div>
-      <NearLimit />
     </>
   );
 }
@@ -102,7 +102,7 @@ function LiveFeed({ feed }: { feed: ReturnType<typeof useLiveFeed> }) {
             ) : (
               feed.rows.map((r) => (
                 <Table.Tr key={r.idempotencyKey} data-key={r.idempotencyKey} data-committed-at={r.committedAt}>
-                  <Table.Td>{utc(r.appliedAt).slice(11)}</Table.Td>
+                  <Table.Td>{utc(r.appliedAt)}</Table.Td>
                   <Table.Td>
                     <Anchor component={Link} to={`/accounts/${encodeURIComponent(r.userId)}`}>
                       {r.userId}
@@ -142,7 +142,7 @@ function NearLimit() {
     <Section title="Users near their limit">
       <ErrorNote error={near.error} />
       <Scroll>
-        <Table striped aria-label="Users near their limit" data-testid="near-limit">
+        <Table striped aria-label="Users near their limit" data-testid="near-limit" className="nowrap-cells">
           <Table.Thead>
             <Table.Tr>
               <Table.Th>User</Table.Th>

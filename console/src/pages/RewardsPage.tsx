@@ -258,7 +258,7 @@ function Campaigns() {
                 </Table.Td>
                 <Table.Td>{c.plans?.join(', ') ?? 'all plans'}</Table.Td>
                 <Table.Td>{[c.bonus.tokens ? `${c.bonus.tokens} tokens` : null, c.bonus.percentOfAllocation ? `${c.bonus.percentOfAllocation}% of allocation` : null].filter(Boolean).join(' + ')}</Table.Td>
-                <Table.Td>
+                <Table.Td className="nowrap">
                   <Badge variant="light" color={state(c) === 'running' ? 'green' : state(c) === 'upcoming' ? 'blue' : 'gray'}>
                     {state(c)}
                   </Badge>
