@@ -258,3 +258,13 @@ describe('the admin API the console is built on', () => {
     expect(refused.status).toBe(401);
   });
 });
+
+describe('the live feed and a draining engine', () => {
+  it('ends the open streams when the engine stops, so the drain does not wait for them', async () => {
+    const engine = await startTestEngine();
+    const feed = await openSse(`${engine.baseUrl}/admin/api/live`, { authorization: `Bearer ${ADMIN_KEY}` });
+    expect(feed.status).toBe(200);
+    await engine.stop();
+    expect(await feed.ended).toBe(true);
+  });
+});

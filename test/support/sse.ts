@@ -11,6 +11,8 @@ export interface SseStream {
   status: number;
   headers: Headers;
   events: SseEvent[];
+  /** Resolves with true once the server has ended the stream (false if this side closed it). */
+  ended: Promise<boolean>;
   /** Resolves with the first event (from the start of the stream) that `match` accepts. */
   next(match: (e: SseEvent) => boolean, timeoutMs?: number): Promise<SseEvent>;
   close(): void;
@@ -22,7 +24,7 @@ export async function openSse(url: string, headers: Record<string, string>): Pro
   const events: SseEvent[] = [];
   const waiters = new Set<() => void>();
   const reading = (async () => {
-    if (!res.body) return;
+    if (!res.body) return true;
     const decoder = new TextDecoder();
     let buffer = '';
     try {
@@ -47,13 +49,15 @@ export async function openSse(url: string, headers: Record<string, string>): Pro
         }
       }
     } catch {
-      // aborted by close()
+      return false; // aborted by close()
     }
+    return true;
   })();
   return {
     status: res.status,
     headers: res.headers,
     events,
+    ended: reading,
     next(match, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
@@ -73,7 +77,6 @@ export async function openSse(url: string, headers: Record<string, string>): Pro
     },
     close() {
       abort.abort();
-      void reading;
     },
   };
 }
