@@ -7,6 +7,7 @@ import { adminAccountsApi } from '../../src/http/routes/admin/accounts.js';
 import { adminFeaturesApi } from '../../src/http/routes/admin/features.js';
 import { adminPlansApi } from '../../src/http/routes/admin/plans.js';
 import { liveBatchSchema } from '../../src/http/routes/admin/live.js';
+import { keyFingerprint } from '../../src/http/auth.js';
 
 /** The answer is exactly what the route's answer schema documents: nothing missing, nothing extra. */
 function documented(schema: z.ZodType, body: unknown): void {
@@ -190,8 +191,8 @@ describe('the admin API the console is built on', () => {
     const r = await engine.admin('GET', '/admin/api/features/40_Salary_Negotiator.py/prices');
     documented(adminFeaturesApi.prices.answer, r.body);
     expect(r.body.prices.map((p: any) => [p.cost, p.tier, p.changedBy])).toEqual([
-      [12, 'PREMIUM', `admin-key:…${ADMIN_KEY.slice(-4)}`],
-      [7, 'ADVANCED', `admin-key:…${ADMIN_KEY.slice(-4)}`],
+      [12, 'PREMIUM', `admin-key:${keyFingerprint(ADMIN_KEY)}`],
+      [7, 'ADVANCED', `admin-key:${keyFingerprint(ADMIN_KEY)}`],
     ]);
     expect((await engine.admin('GET', '/admin/api/features/nope/prices')).status).toBe(404);
   });

@@ -60,8 +60,9 @@ describe('the admin pages in a real browser: a strict CSP, no foreign frames, no
     const page = await context.newPage();
     const errors = watch(page);
     await page.goto(`${engine.baseUrl}/admin`);
-    await page.waitForSelector('body[data-loaded="true"]', { timeout: 15_000 });
-    expect(await page.evaluate(() => typeof (globalThis as any).Chart.getChart('tokens-chart'))).toBe('object');
+    // The console has loaded the admin API's figures and drawn its chart.
+    await page.getByTestId('today-tokens').filter({ hasText: /^\d+$/ }).waitFor({ timeout: 15_000 });
+    await page.locator('canvas#tokens-chart').waitFor();
 
     await page.goto(`${engine.baseUrl}/admin/queues`);
     await page.waitForSelector('text=notification', { timeout: 15_000 });

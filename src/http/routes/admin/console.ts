@@ -24,28 +24,19 @@ export const consoleDir = path.join(packageRoot(), 'console', 'dist');
 /** The console's client-side pages (console/src/App.tsx): each answers the console's index.html. */
 const pages = ['/admin', '/admin/', '/admin/features', '/admin/plans', '/admin/accounts', '/admin/accounts/:userId', '/admin/rewards', '/admin/operations'];
 
-// The admin pages' policy: nothing inline, nothing from elsewhere. (The contract puts these headers on every
-// /admin response; until that is done for all of /admin in one place, the console's own responses carry them.)
-export const consoleSecurityHeaders = {
-  'content-security-policy':
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-  'x-frame-options': 'DENY',
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'same-origin',
-} as const;
-
-const types: Record<string, string> = {
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-  '.woff': 'font/woff',
-  '.json': 'application/json; charset=utf-8',
-};
+// A Map, not an object literal: a name such as `__proto__` or `constructor` must find nothing.
+const types = new Map([
+  ['.js', 'text/javascript; charset=utf-8'],
+  ['.css', 'text/css; charset=utf-8'],
+  ['.svg', 'image/svg+xml'],
+  ['.png', 'image/png'],
+  ['.woff2', 'font/woff2'],
+  ['.woff', 'font/woff'],
+]);
 
 /**
- * The admin console and its built assets; the caller scopes them behind admin credentials. Assets are
+ * The admin console and its built assets; the caller scopes them behind admin credentials (and the admin
+ * boundary, src/http/admin-boundary.ts, gives them the admin pages' CSP and security headers). Assets are
  * served only by name from the build's own listing (no path from the request ever reaches the file
  * system); their names carry a content hash, so they are cached for good.
  */
@@ -60,18 +51,15 @@ export function consoleRoutes(app: FastifyInstance, _engine: Engine): void {
   const index = async (reply: FastifyReply) => {
     const file = path.join(consoleDir, 'index.html');
     if (!existsSync(file)) throw new EngineError('console_not_built', 'the admin console is not built: run npm run build:console (npm start and npm test do it)');
-    return reply.headers(consoleSecurityHeaders).header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(await readFile(file));
+    return reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(await readFile(file));
   };
   for (const page of pages) app.get(page, async (_request, reply) => index(reply));
 
   app.get<{ Params: { name: string } }>('/admin/assets/:name', async (request, reply) => {
     const { name } = request.params;
-    const type = types[path.extname(name)];
-    if (!type || !/^[A-Za-z0-9._-]+$/.test(name) || !(await listed(name))) {
-      throw new EngineError('not_found', `no console asset "${name}"`);
-    }
+    const type = types.get(path.extname(name));
+    if (!type || !/^[A-Za-z0-9._-]+$/.test(name) || !(await listed(name))) return reply.callNotFound();
     return reply
-      .headers(consoleSecurityHeaders)
       .header('cache-control', 'private, max-age=31536000, immutable')
       .type(type)
       .send(await readFile(path.join(assetsDir, name)));
