@@ -35,7 +35,7 @@ function pick<T>(mix: Array<[T, number]>, r: number): T {
  * Plays many users on every plan through the HTTP API of a running engine, a day at a time. With the
  * engine's test clock on, the clock moves a day per step and renewals run, so periods really end;
  * otherwise the uses are reported with their time over the past days. Rollups run at the end, so the
- * admin page shows the month at once.
+ * admin console shows the month at once.
  */
 export async function simulate(o: SimulateOptions): Promise<void> {
   const { api, admin } = keys();

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../../../engine.js';
 
-/** Depth and age of every queue, for the admin page (bull-board has the details). */
+/** Depth and age of every queue, for the admin console (bull-board has the details). */
 export function queueHealthRoutes(app: FastifyInstance, engine: Engine): void {
   app.get('/admin/api/queues', async () => {
     const now = Date.now();
