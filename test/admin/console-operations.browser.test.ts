@@ -54,7 +54,7 @@ describe('operations in the console: notifications, Stripe events, alerts, jobs,
     await tab('Notifications');
     const row = page.getByTestId('failed-notifications').locator(`tr[data-notification="${failed.id}"]`);
     await row.waitFor();
-    expect(await row.textContent()).toContain(`webhook failed 3 attempts · POST ${receiver.url}: HTTP 503`);
+    expect(await row.textContent()).toContain(`webhook failed 3 attempts · POST ${new URL(receiver.url).origin}: HTTP 503`);
     await page.getByRole('button', { name: `Retry notification ${failed.id}` }).click();
     await page.getByText(`${failed.id}: 1 delivery queued again`).waitFor();
 

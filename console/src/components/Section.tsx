@@ -16,8 +16,3 @@ export function Section({ title, actions, children, id }: { title: string; actio
     </Card>
   );
 }
-
-/** Tables scroll sideways inside their panel on a phone, instead of widening the page. */
-export function Scroll({ children }: { children: ReactNode }) {
-  return <div className="table-scroll">{children}</div>;
-}

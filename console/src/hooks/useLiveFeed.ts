@@ -1,17 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
 import type { LiveBatch } from '../types';
 
-export interface LiveRow {
-  idempotencyKey: string;
-  userId: string;
-  feature: string;
-  status: 'applied' | 'rejected';
-  cost: number;
-  balanceAfter: number | null;
-  reason: string | null;
-  appliedAt: string;
-  committedAt: number;
-}
+/** One use of the feed, with when its transaction applied and committed it. */
+export type LiveRow = LiveBatch['uses'][number] & Pick<LiveBatch, 'appliedAt' | 'committedAt'>;
 
 export type FeedState = 'connecting' | 'live' | 'reconnecting';
 

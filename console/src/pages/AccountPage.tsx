@@ -4,7 +4,8 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useParams } from 'react-router';
 import { api, get, query } from '../api';
 import type { AccountOverview, LedgerPage, OpenHolds, PlanChangeAnswer, PlanList } from '../types';
-import { Section, Scroll } from '../components/Section';
+import { Section } from '../components/Section';
+import { DataTable } from '../components/DataTable';
 import { StatCard } from '../components/StatCard';
 import { ErrorNote } from '../components/ErrorNote';
 import { Pager, useCursorPages } from '../components/Pager';
@@ -65,37 +66,21 @@ export function AccountPage() {
       <Holds userId={userId} />
       <Ledger userId={userId} />
       <Section title="Payments">
-        <Scroll>
-          <Table striped aria-label="Payments">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Paid</Table.Th>
-                <Table.Th>Kind</Table.Th>
-                <Table.Th className="num">Amount</Table.Th>
-                <Table.Th className="num">Tokens</Table.Th>
-                <Table.Th>Period</Table.Th>
-                <Table.Th className="num">Refunded</Table.Th>
-                <Table.Th>Stripe event</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {a.payments.map((p) => (
-                <Table.Tr key={p.id}>
-                  <Table.Td>{utc(p.paidAt)}</Table.Td>
-                  <Table.Td>{p.kind === 'plan' ? `plan ${p.plan}` : 'token pack'}</Table.Td>
-                  <Table.Td className="num">{money(p.amountCents, p.currency)}</Table.Td>
-                  <Table.Td className="num">{p.tokens}</Table.Td>
-                  <Table.Td>{p.period ? `${utc(p.period.start)} → ${utc(p.period.end)}` : '—'}</Table.Td>
-                  <Table.Td className="num">{p.refundedCents ? `${money(p.refundedCents, p.currency)} (−${p.tokensReversed} tokens)` : '—'}</Table.Td>
-                  <Table.Td>
-                    <code>{p.stripeEventId}</code>
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Scroll>
-        {a.payments.length === 0 ? <Text c="dimmed">No payment.</Text> : null}
+        <DataTable
+          label="Payments"
+          rows={a.payments}
+          rowKey={(p) => p.id}
+          empty="No payment."
+          columns={[
+            { header: 'Paid', cell: (p) => utc(p.paidAt) },
+            { header: 'Kind', cell: (p) => (p.kind === 'plan' ? `plan ${p.plan}` : 'token pack') },
+            { header: 'Amount', cell: (p) => money(p.amountCents, p.currency), num: true },
+            { header: 'Tokens', cell: (p) => p.tokens, num: true },
+            { header: 'Period', cell: (p) => (p.period ? `${utc(p.period.start)} → ${utc(p.period.end)}` : '—') },
+            { header: 'Refunded', cell: (p) => (p.refundedCents ? `${money(p.refundedCents, p.currency)} (−${p.tokensReversed} tokens)` : '—'), num: true },
+            { header: 'Stripe event', cell: (p) => <code>{p.stripeEventId}</code> },
+          ]}
+        />
       </Section>
     </>
   );
@@ -214,37 +199,27 @@ function Holds({ userId }: { userId: string }) {
   return (
     <Section title="Open holds">
       <ErrorNote error={holds.error ?? release.error} />
-      <Scroll>
-        <Table striped aria-label="Open holds" data-testid="holds">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Reservation</Table.Th>
-              <Table.Th>Feature</Table.Th>
-              <Table.Th className="num">Cost</Table.Th>
-              <Table.Th>Expires</Table.Th>
-              <Table.Th />
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {holds.data?.holds.map((h) => (
-              <Table.Tr key={h.reservationId}>
-                <Table.Td>
-                  <code>{h.reservationId.slice(0, 8)}</code>
-                </Table.Td>
-                <Table.Td>{h.feature}</Table.Td>
-                <Table.Td className="num">{h.cost}</Table.Td>
-                <Table.Td>{utc(h.expiresAt)}</Table.Td>
-                <Table.Td>
-                  <Button size="xs" variant="light" color="orange" onClick={() => release.mutate(h.reservationId)} aria-label={`Release hold ${h.reservationId}`}>
-                    Release
-                  </Button>
-                </Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      </Scroll>
-      {holds.data && holds.data.holds.length === 0 ? <Text c="dimmed">No open hold.</Text> : null}
+      <DataTable
+        label="Open holds"
+        testId="holds"
+        rows={holds.data?.holds}
+        rowKey={(h) => h.reservationId}
+        empty="No open hold."
+        columns={[
+          { header: 'Reservation', cell: (h) => <code>{h.reservationId.slice(0, 8)}</code> },
+          { header: 'Feature', cell: (h) => h.feature },
+          { header: 'Cost', cell: (h) => h.cost, num: true },
+          { header: 'Expires', cell: (h) => utc(h.expiresAt) },
+          {
+            header: '',
+            cell: (h) => (
+              <Button size="xs" variant="light" color="orange" onClick={() => release.mutate(h.reservationId)} aria-label={`Release hold ${h.reservationId}`}>
+                Release
+              </Button>
+            ),
+          },
+        ]}
+      />
     </Section>
   );
 }
@@ -261,36 +236,28 @@ function Ledger({ userId }: { userId: string }) {
         Newest first: every grant, use, hold, release, expiry and reversal with the balance after it.
       </Text>
       <ErrorNote error={ledger.error} />
-      <Scroll>
-        <Table striped aria-label="Ledger" data-testid="ledger">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>When</Table.Th>
-              <Table.Th>Kind</Table.Th>
-              <Table.Th className="num">Amount</Table.Th>
-              <Table.Th className="num">Balance after</Table.Th>
-              <Table.Th className="num">Held after</Table.Th>
-              <Table.Th>What</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {ledger.data?.entries.map((e) => (
-              <Table.Tr key={e.id} data-entry-kind={e.kind}>
-                <Table.Td>{utc(e.occurredAt)}</Table.Td>
-                <Table.Td>
-                  <Badge variant="light" color={e.amount > 0 ? 'green' : e.amount < 0 ? 'red' : 'gray'}>
-                    {e.kind}
-                  </Badge>
-                </Table.Td>
-                <Table.Td className="num">{e.amount > 0 ? `+${e.amount}` : e.amount}</Table.Td>
-                <Table.Td className="num">{e.balanceAfter}</Table.Td>
-                <Table.Td className="num">{e.heldAfter}</Table.Td>
-                <Table.Td>{describe(e)}</Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      </Scroll>
+      <DataTable
+        label="Ledger"
+        testId="ledger"
+        rows={ledger.data?.entries}
+        rowKey={(e) => e.id}
+        rowProps={(e) => ({ 'data-entry-kind': e.kind })}
+        columns={[
+          { header: 'When', cell: (e) => utc(e.occurredAt) },
+          {
+            header: 'Kind',
+            cell: (e) => (
+              <Badge variant="light" color={e.amount > 0 ? 'green' : e.amount < 0 ? 'red' : 'gray'}>
+                {e.kind}
+              </Badge>
+            ),
+          },
+          { header: 'Amount', cell: (e) => (e.amount > 0 ? `+${e.amount}` : e.amount), num: true },
+          { header: 'Balance after', cell: (e) => e.balanceAfter, num: true },
+          { header: 'Held after', cell: (e) => e.heldAfter, num: true },
+          { header: 'What', cell: describe },
+        ]}
+      />
       <Pager label="ledger" pages={pages} nextCursor={ledger.data?.nextCursor} />
     </Section>
   );

@@ -1,10 +1,11 @@
 import { useState } from 'react';
-import { Anchor, Badge, Button, Checkbox, Select, Table, Text, TextInput } from '@mantine/core';
+import { Badge, Button, Checkbox, Select, TextInput } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
-import { Link } from 'react-router';
 import { get, query } from '../api';
 import type { AccountPage, PlanList } from '../types';
-import { Section, Scroll } from '../components/Section';
+import { Section } from '../components/Section';
+import { DataTable } from '../components/DataTable';
+import { AccountLink } from '../components/AccountLink';
 import { ErrorNote } from '../components/ErrorNote';
 import { Pager, useCursorPages } from '../components/Pager';
 import { utc } from '../format';
@@ -41,44 +42,35 @@ export function AccountsPage() {
         </Button>
       </form>
       <ErrorNote error={accounts.error} />
-      <Scroll>
-        <Table striped mt="md" aria-label="Accounts found" data-testid="accounts" className="nowrap-cells">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>User</Table.Th>
-              <Table.Th>Plan</Table.Th>
-              <Table.Th className="num">Balance</Table.Th>
-              <Table.Th className="num">Held</Table.Th>
-              <Table.Th className="num">Used</Table.Th>
-              <Table.Th>Period ends</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {accounts.data?.accounts.map((a) => (
-              <Table.Tr key={a.userId}>
-                <Table.Td>
-                  <Anchor component={Link} to={`/accounts/${encodeURIComponent(a.userId)}`}>
-                    {a.userId}
-                  </Anchor>
-                </Table.Td>
-                <Table.Td>{a.plan}</Table.Td>
-                <Table.Td className="num">{a.balance}</Table.Td>
-                <Table.Td className="num">{a.held}</Table.Td>
-                <Table.Td className="num">
-                  {a.usedThisPeriod}/{a.allocatedThisPeriod}{' '}
-                  {a.percentUsed >= 90 ? (
-                    <Badge size="xs" color="orange" variant="light">
-                      {a.percentUsed}%
-                    </Badge>
-                  ) : null}
-                </Table.Td>
-                <Table.Td>{utc(a.periodEnd)}</Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      </Scroll>
-      {accounts.data && accounts.data.accounts.length === 0 ? <Text c="dimmed">No account matches.</Text> : null}
+      <DataTable
+        label="Accounts found"
+        testId="accounts"
+        className="nowrap-cells"
+        rows={accounts.data?.accounts}
+        rowKey={(a) => a.userId}
+        empty="No account matches."
+        columns={[
+          { header: 'User', cell: (a) => <AccountLink userId={a.userId} /> },
+          { header: 'Plan', cell: (a) => a.plan },
+          { header: 'Balance', cell: (a) => a.balance, num: true },
+          { header: 'Held', cell: (a) => a.held, num: true },
+          {
+            header: 'Used',
+            num: true,
+            cell: (a) => (
+              <>
+                {a.usedThisPeriod}/{a.allocatedThisPeriod}{' '}
+                {a.percentUsed >= 90 ? (
+                  <Badge size="xs" color="orange" variant="light">
+                    {a.percentUsed}%
+                  </Badge>
+                ) : null}
+              </>
+            ),
+          },
+          { header: 'Period ends', cell: (a) => utc(a.periodEnd) },
+        ]}
+      />
       <Pager label="accounts" pages={pages} nextCursor={accounts.data?.nextCursor} />
     </Section>
   );

@@ -1,9 +1,10 @@
 import { useMemo, useState } from 'react';
-import { Badge, Button, Group, NumberInput, Select, Switch, Table, Text, TextInput } from '@mantine/core';
+import { Badge, Button, Group, NumberInput, Select, Switch, Text, TextInput } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, get, query } from '../api';
 import type { AddedFeature, Feature, FeatureList, PriceHistory } from '../types';
-import { Section, Scroll } from '../components/Section';
+import { Section } from '../components/Section';
+import { DataTable } from '../components/DataTable';
 import { ErrorNote } from '../components/ErrorNote';
 import { done } from '../components/notify';
 import { tierColor, tierOf, tiers, utc, type Tier } from '../format';
@@ -38,40 +39,27 @@ export function FeaturesPage() {
                 {features.length} feature{features.length === 1 ? '' : 's'}
               </Text>
             </Group>
-            <Scroll>
-              <Table striped aria-label={`${t} features`}>
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>Key</Table.Th>
-                    <Table.Th>Name</Table.Th>
-                    <Table.Th className="num">Base cost</Table.Th>
-                    <Table.Th className="num">Cost now</Table.Th>
-                    <Table.Th>Enabled</Table.Th>
-                    <Table.Th>Price</Table.Th>
-                  </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {features.map((f) => (
-                    <Table.Tr key={f.key} data-feature={f.key}>
-                      <Table.Td>
-                        <code>{f.key}</code>
-                      </Table.Td>
-                      <Table.Td>{f.name}</Table.Td>
-                      <Table.Td className="num">{f.baseCost}</Table.Td>
-                      <Table.Td className="num">{f.cost}</Table.Td>
-                      <Table.Td>
-                        <EnabledSwitch feature={f} />
-                      </Table.Td>
-                      <Table.Td>
-                        <Button size="xs" variant="light" onClick={() => setEditing(f.key)} aria-label={`Edit price of ${f.key}`}>
-                          Edit price
-                        </Button>
-                      </Table.Td>
-                    </Table.Tr>
-                  ))}
-                </Table.Tbody>
-              </Table>
-            </Scroll>
+            <DataTable
+              label={`${t} features`}
+              rows={features}
+              rowKey={(f) => f.key}
+              rowProps={(f) => ({ 'data-feature': f.key })}
+              columns={[
+                { header: 'Key', cell: (f) => <code>{f.key}</code> },
+                { header: 'Name', cell: (f) => f.name },
+                { header: 'Base cost', cell: (f) => f.baseCost, num: true },
+                { header: 'Cost now', cell: (f) => f.cost, num: true },
+                { header: 'Enabled', cell: (f) => <EnabledSwitch feature={f} /> },
+                {
+                  header: 'Price',
+                  cell: (f) => (
+                    <Button size="xs" variant="light" onClick={() => setEditing(f.key)} aria-label={`Edit price of ${f.key}`}>
+                      Edit price
+                    </Button>
+                  ),
+                },
+              ]}
+            />
           </div>
         ))}
         {list.data && list.data.features.length === 0 ? <Text c="dimmed">No feature matches.</Text> : null}
@@ -132,32 +120,26 @@ function PriceEditor({ feature, onClose }: { feature: Feature; onClose: () => vo
       <Text fw={500} mt="md" mb="xs">
         Price history
       </Text>
-      <Scroll>
-        <Table aria-label={`Price history of ${feature.key}`} data-testid="price-history">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>In force from</Table.Th>
-              <Table.Th className="num">Cost</Table.Th>
-              <Table.Th>Tier</Table.Th>
-              <Table.Th>Changed by</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {history.data?.prices.map((p) => (
-              <Table.Tr key={p.effectiveFrom}>
-                <Table.Td>{p.effectiveFrom.startsWith('1970-') ? 'the start (seeded)' : utc(p.effectiveFrom)}</Table.Td>
-                <Table.Td className="num">{p.cost}</Table.Td>
-                <Table.Td>
-                  <Badge color={tierColor[p.tier]} variant="light">
-                    {p.tier}
-                  </Badge>
-                </Table.Td>
-                <Table.Td>{p.changedBy}</Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      </Scroll>
+      <DataTable
+        label={`Price history of ${feature.key}`}
+        testId="price-history"
+        striped={false}
+        rows={history.data?.prices}
+        rowKey={(p) => p.effectiveFrom}
+        columns={[
+          { header: 'In force from', cell: (p) => (p.effectiveFrom.startsWith('1970-') ? 'the start (seeded)' : utc(p.effectiveFrom)) },
+          { header: 'Cost', cell: (p) => p.cost, num: true },
+          {
+            header: 'Tier',
+            cell: (p) => (
+              <Badge color={tierColor[p.tier]} variant="light">
+                {p.tier}
+              </Badge>
+            ),
+          },
+          { header: 'Changed by', cell: (p) => p.changedBy },
+        ]}
+      />
     </Section>
   );
 }

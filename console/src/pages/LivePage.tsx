@@ -1,10 +1,11 @@
 import { useCallback, useRef } from 'react';
-import { Anchor, Badge, Group, Table, Text } from '@mantine/core';
+import { Anchor, Badge, Text } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link } from 'react-router';
 import { get, query } from '../api';
 import type { AccountPage, Alert, Analytics, QueueHealth } from '../types';
-import { Section, Scroll } from '../components/Section';
+import { Section } from '../components/Section';
+import { DataTable } from '../components/DataTable';
+import { AccountLink } from '../components/AccountLink';
 import { StatCard } from '../components/StatCard';
 import { TokensChart } from '../components/TokensChart';
 import { ErrorNote } from '../components/ErrorNote';
@@ -45,26 +46,17 @@ export function LivePage() {
       <div className="columns columns-wide-first">
         <NearLimit />
         <Section title="Top features">
-          <Scroll>
-            <Table striped aria-label="Top features by tokens" data-testid="top-features">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Feature</Table.Th>
-                  <Table.Th className="num">Uses</Table.Th>
-                  <Table.Th className="num">Tokens</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {a?.mostUsedFeatures.byTokens.map((f) => (
-                  <Table.Tr key={f.feature}>
-                    <Table.Td>{f.name}</Table.Td>
-                    <Table.Td className="num">{f.uses}</Table.Td>
-                    <Table.Td className="num">{f.tokens}</Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Scroll>
+          <DataTable
+            label="Top features by tokens"
+            testId="top-features"
+            rows={a?.mostUsedFeatures.byTokens}
+            rowKey={(f) => f.feature}
+            columns={[
+              { header: 'Feature', cell: (f) => f.name },
+              { header: 'Uses', cell: (f) => f.uses, num: true },
+              { header: 'Tokens', cell: (f) => f.tokens, num: true },
+            ]}
+          />
         </Section>
       </div>
     </>
@@ -78,56 +70,31 @@ function LiveFeed({ feed }: { feed: ReturnType<typeof useLiveFeed> }) {
       <Text size="sm" c="dimmed" mb="xs">
         Uses and rejections as the workers apply them{feed.hidden > 0 ? ` (${feed.hidden} more in large batches not listed)` : ''}.
       </Text>
-      <div className="live-feed table-scroll">
-        <Table aria-label="Live feed of uses" data-testid="live-feed">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Applied</Table.Th>
-              <Table.Th>User</Table.Th>
-              <Table.Th>Feature</Table.Th>
-              <Table.Th>Outcome</Table.Th>
-              <Table.Th className="num">Cost</Table.Th>
-              <Table.Th className="num">Balance</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {feed.rows.length === 0 ? (
-              <Table.Tr>
-                <Table.Td colSpan={6}>
-                  <Text c="dimmed" size="sm">
-                    Nothing yet: uses appear here as they are applied.
-                  </Text>
-                </Table.Td>
-              </Table.Tr>
-            ) : (
-              feed.rows.map((r) => (
-                <Table.Tr key={r.idempotencyKey} data-key={r.idempotencyKey} data-committed-at={r.committedAt}>
-                  <Table.Td>{utc(r.appliedAt)}</Table.Td>
-                  <Table.Td>
-                    <Anchor component={Link} to={`/accounts/${encodeURIComponent(r.userId)}`}>
-                      {r.userId}
-                    </Anchor>
-                  </Table.Td>
-                  <Table.Td>{r.feature}</Table.Td>
-                  <Table.Td>
-                    {r.status === 'applied' ? (
-                      <Badge color="green" variant="light">
-                        applied
-                      </Badge>
-                    ) : (
-                      <Badge color="red" variant="light">
-                        {r.reason ?? 'rejected'}
-                      </Badge>
-                    )}
-                  </Table.Td>
-                  <Table.Td className="num">{r.cost}</Table.Td>
-                  <Table.Td className="num">{r.balanceAfter ?? '—'}</Table.Td>
-                </Table.Tr>
-              ))
-            )}
-          </Table.Tbody>
-        </Table>
-      </div>
+      <DataTable
+        label="Live feed of uses"
+        testId="live-feed"
+        className="live-feed"
+        striped={false}
+        rows={feed.rows}
+        rowKey={(r) => r.idempotencyKey}
+        rowProps={(r) => ({ 'data-key': r.idempotencyKey, 'data-committed-at': r.committedAt })}
+        empty="Nothing yet: uses appear here as they are applied."
+        columns={[
+          { header: 'Applied', cell: (r) => utc(r.appliedAt) },
+          { header: 'User', cell: (r) => <AccountLink userId={r.userId} /> },
+          { header: 'Feature', cell: (r) => r.feature },
+          {
+            header: 'Outcome',
+            cell: (r) => (
+              <Badge color={r.status === 'applied' ? 'green' : 'red'} variant="light">
+                {r.status === 'applied' ? 'applied' : (r.reason ?? 'rejected')}
+              </Badge>
+            ),
+          },
+          { header: 'Cost', cell: (r) => r.cost, num: true },
+          { header: 'Balance', cell: (r) => r.balanceAfter ?? '—', num: true },
+        ]}
+      />
     </Section>
   );
 }
@@ -141,49 +108,30 @@ function NearLimit() {
   return (
     <Section title="Users near their limit">
       <ErrorNote error={near.error} />
-      <Scroll>
-        <Table striped aria-label="Users near their limit" data-testid="near-limit" className="nowrap-cells">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>User</Table.Th>
-              <Table.Th>Plan</Table.Th>
-              <Table.Th className="num">Used</Table.Th>
-              <Table.Th className="num">%</Table.Th>
-              <Table.Th className="num">Balance</Table.Th>
-              <Table.Th>Renews</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {near.data?.accounts.map((u) => (
-              <Table.Tr key={u.userId}>
-                <Table.Td>
-                  <Anchor component={Link} to={`/accounts/${encodeURIComponent(u.userId)}`}>
-                    {u.userId}
-                  </Anchor>
-                </Table.Td>
-                <Table.Td>{u.plan}</Table.Td>
-                <Table.Td className="num">
-                  {u.usedThisPeriod}/{u.allocatedThisPeriod}
-                </Table.Td>
-                <Table.Td className="num">
-                  <Group justify="flex-end" gap={4}>
-                    <Badge color={u.percentUsed >= 100 ? 'red' : u.percentUsed >= 95 ? 'orange' : 'yellow'} variant="light">
-                      {u.percentUsed}%
-                    </Badge>
-                  </Group>
-                </Table.Td>
-                <Table.Td className="num">{u.balance}</Table.Td>
-                <Table.Td>{utc(u.periodEnd)}</Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      </Scroll>
-      {near.data && near.data.accounts.length === 0 ? (
-        <Text c="dimmed" size="sm">
-          No account is at 90% of its allocation.
-        </Text>
-      ) : null}
+      <DataTable
+        label="Users near their limit"
+        testId="near-limit"
+        className="nowrap-cells"
+        rows={near.data?.accounts}
+        rowKey={(u) => u.userId}
+        empty="No account is at 90% of its allocation."
+        columns={[
+          { header: 'User', cell: (u) => <AccountLink userId={u.userId} /> },
+          { header: 'Plan', cell: (u) => u.plan },
+          { header: 'Used', cell: (u) => `${u.usedThisPeriod}/${u.allocatedThisPeriod}`, num: true },
+          {
+            header: '%',
+            num: true,
+            cell: (u) => (
+              <Badge color={u.percentUsed >= 100 ? 'red' : u.percentUsed >= 95 ? 'orange' : 'yellow'} variant="light">
+                {u.percentUsed}%
+              </Badge>
+            ),
+          },
+          { header: 'Balance', cell: (u) => u.balance, num: true },
+          { header: 'Renews', cell: (u) => utc(u.periodEnd) },
+        ]}
+      />
       <Pager label="users near their limit" pages={pages} nextCursor={near.data?.nextCursor} />
     </Section>
   );

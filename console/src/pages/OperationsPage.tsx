@@ -1,9 +1,10 @@
 import { useState } from 'react';
-import { Anchor, Badge, Button, Group, Select, Table, Tabs, Text, TextInput } from '@mantine/core';
+import { Anchor, Badge, Button, Group, Select, Tabs, Text, TextInput } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, get } from '../api';
 import type { Alert, AuditEntry, Notification, QueueHealth, ScheduledJob, StripeEvent } from '../types';
-import { Section, Scroll } from '../components/Section';
+import { Section } from '../components/Section';
+import { DataTable, type Column } from '../components/DataTable';
 import { ErrorNote } from '../components/ErrorNote';
 import { Json } from '../components/Json';
 import { done } from '../components/notify';
@@ -47,32 +48,20 @@ function Queues() {
   return (
     <Section title="Queue health" actions={<Anchor href="/admin/queues">Open bull-board</Anchor>}>
       <ErrorNote error={queues.error} />
-      <Scroll>
-        <Table striped aria-label="Queue health" data-testid="queues">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Queue</Table.Th>
-              <Table.Th className="num">Waiting</Table.Th>
-              <Table.Th className="num">Active</Table.Th>
-              <Table.Th className="num">Delayed</Table.Th>
-              <Table.Th className="num">Failed</Table.Th>
-              <Table.Th className="num">Oldest waiting</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {queues.data?.queues.map((q) => (
-              <Table.Tr key={q.name}>
-                <Table.Td>{q.name}</Table.Td>
-                <Table.Td className="num">{q.waiting}</Table.Td>
-                <Table.Td className="num">{q.active}</Table.Td>
-                <Table.Td className="num">{q.delayed}</Table.Td>
-                <Table.Td className="num">{q.failed ? <Badge color="red">{q.failed}</Badge> : 0}</Table.Td>
-                <Table.Td className="num">{q.oldestWaitingSeconds} s</Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      </Scroll>
+      <DataTable
+        label="Queue health"
+        testId="queues"
+        rows={queues.data?.queues}
+        rowKey={(q) => q.name}
+        columns={[
+          { header: 'Queue', cell: (q) => q.name },
+          { header: 'Waiting', cell: (q) => q.waiting, num: true },
+          { header: 'Active', cell: (q) => q.active, num: true },
+          { header: 'Delayed', cell: (q) => q.delayed, num: true },
+          { header: 'Failed', cell: (q) => (q.failed ? <Badge color="red">{q.failed}</Badge> : 0), num: true },
+          { header: 'Oldest waiting', cell: (q) => `${q.oldestWaitingSeconds} s`, num: true },
+        ]}
+      />
     </Section>
   );
 }
@@ -111,33 +100,26 @@ function Alerts() {
   return (
     <Section title="Alerts">
       <ErrorNote error={alerts.error} />
-      <Scroll>
-        <Table striped aria-label="Alerts" data-testid="alerts">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Raised</Table.Th>
-              <Table.Th>Rule</Table.Th>
-              <Table.Th>Account</Table.Th>
-              <Table.Th>What</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {alerts.data?.alerts.map((a) => (
-              <Table.Tr key={a.id}>
-                <Table.Td>{utc(a.raisedAt)}</Table.Td>
-                <Table.Td>
-                  <Badge variant="light" color={a.rule.startsWith('reconcile:') ? 'red' : 'orange'}>
-                    {a.rule}
-                  </Badge>
-                </Table.Td>
-                <Table.Td>{a.userId ?? '—'}</Table.Td>
-                <Table.Td>{a.message}</Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      </Scroll>
-      {alerts.data && alerts.data.alerts.length === 0 ? <Text c="dimmed">No alert.</Text> : null}
+      <DataTable
+        label="Alerts"
+        testId="alerts"
+        rows={alerts.data?.alerts}
+        rowKey={(a) => a.id}
+        empty="No alert."
+        columns={[
+          { header: 'Raised', cell: (a) => utc(a.raisedAt) },
+          {
+            header: 'Rule',
+            cell: (a) => (
+              <Badge variant="light" color={a.rule.startsWith('reconcile:') ? 'red' : 'orange'}>
+                {a.rule}
+              </Badge>
+            ),
+          },
+          { header: 'Account', cell: (a) => a.userId ?? '—' },
+          { header: 'What', cell: (a) => a.message },
+        ]}
+      />
     </Section>
   );
 }
@@ -157,8 +139,7 @@ function Notifications() {
     <div className="stack">
       <Section title="Failed notifications" actions={<Button size="xs" variant="default" onClick={() => void client.invalidateQueries({ queryKey: ['notifications'] })}>Refresh</Button>}>
         <ErrorNote error={failed.error ?? retry.error} />
-        <NotificationTable label="Failed notifications" rows={failed.data?.notifications} retry={(id) => retry.mutate(id)} />
-        {failed.data && failed.data.notifications.length === 0 ? <Text c="dimmed">No failed notification.</Text> : null}
+        <NotificationTable label="Failed notifications" rows={failed.data?.notifications} retry={(id) => retry.mutate(id)} empty="No failed notification." />
       </Section>
       <Section title="Recent notifications">
         <NotificationTable label="Recent notifications" rows={recent.data?.notifications} />
@@ -167,50 +148,39 @@ function Notifications() {
   );
 }
 
-function NotificationTable({ label, rows, retry }: { label: string; rows: Notification[] | undefined; retry?: (id: string) => void }) {
+function NotificationTable({ label, rows, retry, empty }: { label: string; rows: Notification[] | undefined; retry?: (id: string) => void; empty?: string }) {
+  const columns: Array<Column<Notification>> = [
+    { header: 'Occurred', cell: (n) => utc(n.occurredAt) },
+    { header: 'Type', cell: (n) => n.type },
+    { header: 'Account', cell: (n) => n.userId ?? '—' },
+    {
+      header: 'Deliveries',
+      cell: (n) =>
+        n.deliveries.map((d) => (
+          <div key={d.id}>
+            <Badge size="sm" variant="light" color={d.status === 'delivered' ? 'green' : d.status === 'failed' ? 'red' : 'gray'}>
+              {d.channel} {d.status}
+            </Badge>{' '}
+            <Text span size="xs" c="dimmed">
+              {d.attempts} attempt{d.attempts === 1 ? '' : 's'}
+              {d.lastError ? ` · ${d.lastError}` : ''}
+            </Text>
+          </div>
+        )),
+    },
+  ];
+  if (retry) {
+    columns.push({
+      header: '',
+      cell: (n) => (
+        <Button size="xs" variant="light" onClick={() => retry(n.id)} aria-label={`Retry notification ${n.id}`}>
+          Retry
+        </Button>
+      ),
+    });
+  }
   return (
-    <Scroll>
-      <Table striped aria-label={label} data-testid={retry ? 'failed-notifications' : 'recent-notifications'}>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Occurred</Table.Th>
-            <Table.Th>Type</Table.Th>
-            <Table.Th>Account</Table.Th>
-            <Table.Th>Deliveries</Table.Th>
-            {retry ? <Table.Th /> : null}
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {rows?.map((n) => (
-            <Table.Tr key={n.id} data-notification={n.id}>
-              <Table.Td>{utc(n.occurredAt)}</Table.Td>
-              <Table.Td>{n.type}</Table.Td>
-              <Table.Td>{n.userId ?? '—'}</Table.Td>
-              <Table.Td>
-                {n.deliveries.map((d) => (
-                  <div key={d.id}>
-                    <Badge size="sm" variant="light" color={d.status === 'delivered' ? 'green' : d.status === 'failed' ? 'red' : 'gray'}>
-                      {d.channel} {d.status}
-                    </Badge>{' '}
-                    <Text span size="xs" c="dimmed">
-                      {d.attempts} attempt{d.attempts === 1 ? '' : 's'}
-                      {d.lastError ? ` · ${d.lastError}` : ''}
-                    </Text>
-                  </div>
-                ))}
-              </Table.Td>
-              {retry ? (
-                <Table.Td>
-                  <Button size="xs" variant="light" onClick={() => retry(n.id)} aria-label={`Retry notification ${n.id}`}>
-                    Retry
-                  </Button>
-                </Table.Td>
-              ) : null}
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
-    </Scroll>
+    <DataTable label={label} testId={retry ? 'failed-notifications' : 'recent-notifications'} rows={rows} rowKey={(n) => n.id} rowProps={(n) => ({ 'data-notification': n.id })} empty={empty} columns={columns} />
   );
 }
 
@@ -231,55 +201,59 @@ function StripeEvents() {
       void client.invalidateQueries({ queryKey: ['stripe'] });
     },
   });
-  const table = (label: string, rows: StripeEvent[] | undefined, withReplay: boolean) => (
-    <Scroll>
-      <Table striped aria-label={label} data-testid={withReplay ? 'failed-stripe-events' : 'recent-stripe-events'}>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Received</Table.Th>
-            <Table.Th>Event</Table.Th>
-            <Table.Th>Account</Table.Th>
-            <Table.Th>Outcome</Table.Th>
-            <Table.Th />
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {rows?.map((e) => (
-            <Table.Tr key={e.id} data-event={e.id}>
-              <Table.Td>{utc(e.receivedAt)}</Table.Td>
-              <Table.Td>
-                <code>{e.id}</code>
-                <Text size="xs" c="dimmed">
-                  {e.type}
-                </Text>
-              </Table.Td>
-              <Table.Td>{e.userId ?? '—'}</Table.Td>
-              <Table.Td>
-                <Badge variant="light" color={e.status === 'applied' ? 'green' : e.status === 'failed' ? 'red' : 'gray'}>
-                  {e.status}
-                </Badge>{' '}
-                <Text span size="xs">
-                  {e.code ? `${e.code}: ` : ''}
-                  {e.message ?? ''}
-                </Text>
-              </Table.Td>
-              <Table.Td>
-                <Group gap="xs" wrap="nowrap">
-                  <Button size="xs" variant="default" onClick={() => setReading(e.id)} aria-label={`Read event ${e.id}`}>
-                    Read
-                  </Button>
-                  {withReplay ? (
-                    <Button size="xs" variant="light" onClick={() => replay.mutate(e.id)} aria-label={`Replay event ${e.id}`}>
-                      Replay
-                    </Button>
-                  ) : null}
-                </Group>
-              </Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
-    </Scroll>
+  const table = (label: string, rows: StripeEvent[] | undefined, withReplay: boolean, empty?: string) => (
+    <DataTable
+      label={label}
+      testId={withReplay ? 'failed-stripe-events' : 'recent-stripe-events'}
+      rows={rows}
+      rowKey={(e) => e.id}
+      rowProps={(e) => ({ 'data-event': e.id })}
+      empty={empty}
+      columns={[
+        { header: 'Received', cell: (e) => utc(e.receivedAt) },
+        {
+          header: 'Event',
+          cell: (e) => (
+            <>
+              <code>{e.id}</code>
+              <Text size="xs" c="dimmed">
+                {e.type}
+              </Text>
+            </>
+          ),
+        },
+        { header: 'Account', cell: (e) => e.userId ?? '—' },
+        {
+          header: 'Outcome',
+          cell: (e) => (
+            <>
+              <Badge variant="light" color={e.status === 'applied' ? 'green' : e.status === 'failed' ? 'red' : 'gray'}>
+                {e.status}
+              </Badge>{' '}
+              <Text span size="xs">
+                {e.code ? `${e.code}: ` : ''}
+                {e.message ?? ''}
+              </Text>
+            </>
+          ),
+        },
+        {
+          header: '',
+          cell: (e) => (
+            <Group gap="xs" wrap="nowrap">
+              <Button size="xs" variant="default" onClick={() => setReading(e.id)} aria-label={`Read event ${e.id}`}>
+                Read
+              </Button>
+              {withReplay ? (
+                <Button size="xs" variant="light" onClick={() => replay.mutate(e.id)} aria-label={`Replay event ${e.id}`}>
+                  Replay
+                </Button>
+              ) : null}
+            </Group>
+          ),
+        },
+      ]}
+    />
   );
   return (
     <div className="stack">
@@ -288,8 +262,7 @@ function StripeEvents() {
           Replay applies an event again as if just received, e.g. once the account it names exists.
         </Text>
         <ErrorNote error={failed.error ?? replay.error} />
-        {table('Failed Stripe events', failed.data?.events, true)}
-        {failed.data && failed.data.events.length === 0 ? <Text c="dimmed">No failed event.</Text> : null}
+        {table('Failed Stripe events', failed.data?.events, true, 'No failed event.')}
       </Section>
       {reading ? (
         <Section title={`Event ${reading}`} id="stripe-event" actions={<Button size="xs" variant="subtle" onClick={() => setReading(null)}>Close</Button>}>
@@ -310,34 +283,26 @@ function Audit() {
         Every admin change: who, when, before and after.
       </Text>
       <ErrorNote error={audit.error} />
-      <Scroll>
-        <Table striped aria-label="Audit log" data-testid="audit">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>When</Table.Th>
-              <Table.Th>Who</Table.Th>
-              <Table.Th>Action</Table.Th>
-              <Table.Th>Subject</Table.Th>
-              <Table.Th>Before → after</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {audit.data?.entries.map((e) => (
-              <Table.Tr key={e.id}>
-                <Table.Td>{utc(e.at)}</Table.Td>
-                <Table.Td>{e.actor}</Table.Td>
-                <Table.Td>{e.action}</Table.Td>
-                <Table.Td>{e.subject}</Table.Td>
-                <Table.Td>
-                  <Text size="xs" className="audit-change">
-                    {JSON.stringify(e.before)} → {JSON.stringify(e.after)}
-                  </Text>
-                </Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      </Scroll>
+      <DataTable
+        label="Audit log"
+        testId="audit"
+        rows={audit.data?.entries}
+        rowKey={(e) => e.id}
+        columns={[
+          { header: 'When', cell: (e) => utc(e.at) },
+          { header: 'Who', cell: (e) => e.actor },
+          { header: 'Action', cell: (e) => e.action },
+          { header: 'Subject', cell: (e) => e.subject },
+          {
+            header: 'Before → after',
+            cell: (e) => (
+              <Text size="xs" className="audit-change">
+                {JSON.stringify(e.before)} → {JSON.stringify(e.after)}
+              </Text>
+            ),
+          },
+        ]}
+      />
     </Section>
   );
 }

@@ -1,9 +1,10 @@
 import { useState } from 'react';
-import { Badge, Button, Checkbox, Group, MultiSelect, NumberInput, Table, TagsInput, Text, TextInput } from '@mantine/core';
+import { Badge, Button, Checkbox, Group, MultiSelect, NumberInput, TagsInput, Text, TextInput } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, get } from '../api';
 import type { Campaign, FeatureList, LoyaltyTier, PlanList, PricingRule } from '../types';
-import { Section, Scroll } from '../components/Section';
+import { Section } from '../components/Section';
+import { DataTable } from '../components/DataTable';
 import { ErrorNote } from '../components/ErrorNote';
 import { done } from '../components/notify';
 import { engineNow, useEngineNow } from '../hooks/useEngineNow';
@@ -99,48 +100,46 @@ function PricingRules() {
         A rule scales the cost of what it matches, by a fixed multiplier in its window or with recent demand; uses before a change keep their price.
       </Text>
       <ErrorNote error={rules.error ?? end.error} />
-      <Scroll>
-        <Table striped aria-label="Pricing rules" data-testid="rules">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Rule</Table.Th>
-              <Table.Th>Matches</Table.Th>
-              <Table.Th>Scaling</Table.Th>
-              <Table.Th>Window</Table.Th>
-              <Table.Th>Bounds</Table.Th>
-              <Table.Th />
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {rules.data?.rules.map((r) => (
-              <Table.Tr key={r.id}>
-                <Table.Td>
-                  {r.id} <Text span size="xs" c="dimmed">v{r.version}</Text>
-                </Table.Td>
-                <Table.Td>{[...(r.match.features ?? []), ...(r.match.tiers ?? [])].join(', ')}</Table.Td>
-                <Table.Td>
-                  {[r.multiplier ? `×${r.multiplier}` : null, r.demand ? `demand up to ×${r.demand.maxMultiplier} (${r.demand.baselineUsesPerMinute}/min over ${r.demand.windowMinutes} min)` : null].filter(Boolean).join(' · ')}
-                </Table.Td>
-                <Table.Td>
-                  {r.startsAt || r.endsAt ? `${utc(r.startsAt)} → ${utc(r.endsAt)}` : 'always'}
-                </Table.Td>
-                <Table.Td>{r.minCost !== undefined || r.maxCost !== undefined ? `${r.minCost ?? 0}–${r.maxCost ?? '∞'}` : '—'}</Table.Td>
-                <Table.Td>
-                  <Group gap="xs" wrap="nowrap">
-                    <Button size="xs" variant="light" onClick={() => setDraft(ruleDraft(r))} aria-label={`Edit rule ${r.id}`}>
-                      Edit
-                    </Button>
-                    <Button size="xs" variant="light" color="red" onClick={() => end.mutate(r.id)} aria-label={`End rule ${r.id}`}>
-                      End
-                    </Button>
-                  </Group>
-                </Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      </Scroll>
-      {rules.data && rules.data.rules.length === 0 ? <Text c="dimmed">No rule in force.</Text> : null}
+      <DataTable
+        label="Pricing rules"
+        testId="rules"
+        rows={rules.data?.rules}
+        rowKey={(r) => r.id}
+        empty="No rule in force."
+        columns={[
+          {
+            header: 'Rule',
+            cell: (r) => (
+              <>
+                {r.id} <Text span size="xs" c="dimmed">v{r.version}</Text>
+              </>
+            ),
+          },
+          { header: 'Matches', cell: (r) => [...(r.match.features ?? []), ...(r.match.tiers ?? [])].join(', ') },
+          {
+            header: 'Scaling',
+            cell: (r) =>
+              [r.multiplier ? `×${r.multiplier}` : null, r.demand ? `demand up to ×${r.demand.maxMultiplier} (${r.demand.baselineUsesPerMinute}/min over ${r.demand.windowMinutes} min)` : null]
+                .filter(Boolean)
+                .join(' · '),
+          },
+          { header: 'Window', cell: (r) => (r.startsAt || r.endsAt ? `${utc(r.startsAt)} → ${utc(r.endsAt)}` : 'always') },
+          { header: 'Bounds', cell: (r) => (r.minCost !== undefined || r.maxCost !== undefined ? `${r.minCost ?? 0}–${r.maxCost ?? '∞'}` : '—') },
+          {
+            header: '',
+            cell: (r) => (
+              <Group gap="xs" wrap="nowrap">
+                <Button size="xs" variant="light" onClick={() => setDraft(ruleDraft(r))} aria-label={`Edit rule ${r.id}`}>
+                  Edit
+                </Button>
+                <Button size="xs" variant="light" color="red" onClick={() => end.mutate(r.id)} aria-label={`End rule ${r.id}`}>
+                  End
+                </Button>
+              </Group>
+            ),
+          },
+        ]}
+      />
       <form
         aria-label="Pricing rule"
         onSubmit={(e) => {
@@ -190,6 +189,10 @@ function PricingRules() {
 type CampaignDraft = { id: string; name: string; startsAt: string; endsAt: string; plans: string[]; tokens: number | string; percent: number | string; expiresAt: string };
 const emptyCampaign: CampaignDraft = { id: '', name: '', startsAt: '', endsAt: '', plans: [], tokens: '', percent: '', expiresAt: '' };
 
+function campaignDraft(c: Campaign): CampaignDraft {
+  return { id: c.id, name: c.name, startsAt: toUtcInput(c.startsAt), endsAt: toUtcInput(c.endsAt), plans: c.plans ?? [], tokens: c.bonus.tokens ?? '', percent: c.bonus.percentOfAllocation ?? '', expiresAt: toUtcInput(c.expiresAt) };
+}
+
 function campaignBody(d: CampaignDraft) {
   return {
     name: d.name,
@@ -235,58 +238,54 @@ function Campaigns() {
         A seasonal bonus: every account on an eligible plan, active in the window, receives it once.
       </Text>
       <ErrorNote error={campaigns.error ?? end.error} />
-      <Scroll>
-        <Table striped aria-label="Campaigns" data-testid="campaigns">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Campaign</Table.Th>
-              <Table.Th>Window</Table.Th>
-              <Table.Th>Plans</Table.Th>
-              <Table.Th>Bonus</Table.Th>
-              <Table.Th>State</Table.Th>
-              <Table.Th />
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {campaigns.data?.campaigns.map((c) => (
-              <Table.Tr key={c.id} data-campaign={c.id}>
-                <Table.Td>
-                  {c.name} <Text span size="xs" c="dimmed">{c.id}</Text>
-                </Table.Td>
-                <Table.Td>
-                  {utc(c.startsAt)} → {utc(c.endsAt)}
-                </Table.Td>
-                <Table.Td>{c.plans?.join(', ') ?? 'all plans'}</Table.Td>
-                <Table.Td>{[c.bonus.tokens ? `${c.bonus.tokens} tokens` : null, c.bonus.percentOfAllocation ? `${c.bonus.percentOfAllocation}% of allocation` : null].filter(Boolean).join(' + ')}</Table.Td>
-                <Table.Td className="nowrap">
-                  <Badge variant="light" color={state(c) === 'running' ? 'green' : state(c) === 'upcoming' ? 'blue' : 'gray'}>
-                    {state(c)}
-                  </Badge>
-                </Table.Td>
-                <Table.Td>
-                  <Group gap="xs" wrap="nowrap">
-                    <Button
-                      size="xs"
-                      variant="light"
-                      aria-label={`Edit campaign ${c.id}`}
-                      onClick={() =>
-                        setDraft({ id: c.id, name: c.name, startsAt: toUtcInput(c.startsAt), endsAt: toUtcInput(c.endsAt), plans: c.plans ?? [], tokens: c.bonus.tokens ?? '', percent: c.bonus.percentOfAllocation ?? '', expiresAt: toUtcInput(c.expiresAt) })
-                      }
-                    >
-                      Edit
-                    </Button>
-                    {state(c) === 'running' ? (
-                      <Button size="xs" variant="light" color="red" aria-label={`End campaign ${c.id} now`} onClick={() => end.mutate(c)}>
-                        End now
-                      </Button>
-                    ) : null}
-                  </Group>
-                </Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      </Scroll>
+      <DataTable
+        label="Campaigns"
+        testId="campaigns"
+        rows={campaigns.data?.campaigns}
+        rowKey={(c) => c.id}
+        rowProps={(c) => ({ 'data-campaign': c.id })}
+        empty="No campaign."
+        columns={[
+          {
+            header: 'Campaign',
+            cell: (c) => (
+              <>
+                {c.name} <Text span size="xs" c="dimmed">{c.id}</Text>
+              </>
+            ),
+          },
+          { header: 'Window', cell: (c) => `${utc(c.startsAt)} → ${utc(c.endsAt)}` },
+          { header: 'Plans', cell: (c) => c.plans?.join(', ') ?? 'all plans' },
+          {
+            header: 'Bonus',
+            cell: (c) => [c.bonus.tokens ? `${c.bonus.tokens} tokens` : null, c.bonus.percentOfAllocation ? `${c.bonus.percentOfAllocation}% of allocation` : null].filter(Boolean).join(' + '),
+          },
+          {
+            header: 'State',
+            className: 'nowrap',
+            cell: (c) => (
+              <Badge variant="light" color={state(c) === 'running' ? 'green' : state(c) === 'upcoming' ? 'blue' : 'gray'}>
+                {state(c)}
+              </Badge>
+            ),
+          },
+          {
+            header: '',
+            cell: (c) => (
+              <Group gap="xs" wrap="nowrap">
+                <Button size="xs" variant="light" aria-label={`Edit campaign ${c.id}`} onClick={() => setDraft(campaignDraft(c))}>
+                  Edit
+                </Button>
+                {state(c) === 'running' ? (
+                  <Button size="xs" variant="light" color="red" aria-label={`End campaign ${c.id} now`} onClick={() => end.mutate(c)}>
+                    End now
+                  </Button>
+                ) : null}
+              </Group>
+            ),
+          },
+        ]}
+      />
       <form
         aria-label="Campaign"
         onSubmit={(e) => {
@@ -352,34 +351,32 @@ function Loyalty() {
           save.mutate();
         }}
       >
-        <Scroll>
-          <Table aria-label="Loyalty tiers" data-testid="loyalty">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Consecutive paid months</Table.Th>
-                <Table.Th>Bonus percent</Table.Th>
-                <Table.Th />
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {rows.map((r, i) => (
-                <Table.Tr key={i}>
-                  <Table.Td>
-                    <NumberInput aria-label={`Months of tier ${i + 1}`} min={1} allowDecimal={false} value={r.months} onChange={(v) => edit(i, 'months', v)} />
-                  </Table.Td>
-                  <Table.Td>
-                    <NumberInput aria-label={`Bonus percent of tier ${i + 1}`} min={0} allowDecimal={false} value={r.bonusPercent} onChange={(v) => edit(i, 'bonusPercent', v)} />
-                  </Table.Td>
-                  <Table.Td>
-                    <Button size="xs" variant="light" color="red" aria-label={`Remove tier ${i + 1}`} onClick={() => setDraft(rows.filter((_, j) => j !== i))}>
-                      Remove
-                    </Button>
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Scroll>
+        <DataTable
+          label="Loyalty tiers"
+          testId="loyalty"
+          striped={false}
+          rows={rows.map((r, i) => ({ ...r, i }))}
+          rowKey={(r) => r.i}
+          empty="No loyalty tier: renewals grant no loyalty bonus."
+          columns={[
+            {
+              header: 'Consecutive paid months',
+              cell: (r) => <NumberInput aria-label={`Months of tier ${r.i + 1}`} min={1} allowDecimal={false} value={r.months} onChange={(v) => edit(r.i, 'months', v)} />,
+            },
+            {
+              header: 'Bonus percent',
+              cell: (r) => <NumberInput aria-label={`Bonus percent of tier ${r.i + 1}`} min={0} allowDecimal={false} value={r.bonusPercent} onChange={(v) => edit(r.i, 'bonusPercent', v)} />,
+            },
+            {
+              header: '',
+              cell: (r) => (
+                <Button size="xs" variant="light" color="red" aria-label={`Remove tier ${r.i + 1}`} onClick={() => setDraft(rows.filter((_, j) => j !== r.i))}>
+                  Remove
+                </Button>
+              ),
+            },
+          ]}
+        />
         <Group mt="md">
           <Button variant="default" onClick={() => setDraft([...rows, { months: '', bonusPercent: '' }])}>
             Add tier
