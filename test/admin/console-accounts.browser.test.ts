@@ -1,33 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { startTestEngine, type TestEngine } from '../support/engine.js';
-import { launchChromium, openConsole, type ConsoleSession } from '../support/console.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { consoleSuite } from '../support/console.js';
 
 describe('accounts in the console: find one, read it, grant, release, change its plan', () => {
-  let engine: TestEngine;
-  let browser: Browser;
-  let session: ConsoleSession;
-  const account = async (userId: string) => (await engine.admin('GET', `/admin/api/accounts/${userId}`)).body;
+  const c = consoleSuite({ clock: '2026-12-01T09:00:00Z' });
+  const account = async (userId: string) => (await c.engine.admin('GET', `/admin/api/accounts/${userId}`)).body;
   beforeAll(async () => {
-    engine = await startTestEngine();
-    await engine.setClock('2026-12-01T09:00:00Z');
     for (let i = 0; i < 27; i++) {
-      await engine.api('POST', '/v1/accounts', { userId: `acme.${String(i).padStart(2, '0')}`, plan: i % 9 === 0 ? 'monthly_pro' : 'free_starter' });
+      await c.engine.api('POST', '/v1/accounts', { userId: `acme.${String(i).padStart(2, '0')}`, plan: i % 9 === 0 ? 'monthly_pro' : 'free_starter' });
     }
-    await engine.api('POST', '/v1/accounts', { userId: 'other' });
-    browser = await launchChromium();
-    session = await openConsole(browser, engine);
-  });
-  afterAll(async () => {
-    await session?.expectClean();
-    await session?.close();
-    await browser?.close();
-    await engine?.stop();
+    await c.engine.api('POST', '/v1/accounts', { userId: 'other' });
   });
 
   it('finds users by id prefix a page at a time, and by plan', async () => {
-    const { page } = session;
-    await session.open('/accounts');
+    const { page } = c.session;
+    await c.session.open('/accounts');
     await page.getByRole('textbox', { name: 'User id starts with' }).fill('acme.');
     await page.getByRole('button', { name: 'Search' }).click();
     const rows = page.getByTestId('accounts').locator('tbody tr');
@@ -49,8 +35,8 @@ describe('accounts in the console: find one, read it, grant, release, change its
   });
 
   it('grants tokens with a reason and an expiry, and the ledger shows the entry; a past expiry is refused with the engine message', async () => {
-    const { page } = session;
-    await session.open('/accounts/other');
+    const { page } = c.session;
+    await c.session.open('/accounts/other');
     await page.getByTestId('account-balance').filter({ hasText: /^10$/ }).waitFor();
     await page.getByRole('textbox', { name: 'Tokens', exact: true }).fill('25');
     await page.getByRole('textbox', { name: 'Reason', exact: true }).fill('support ticket 42');
@@ -63,9 +49,9 @@ describe('accounts in the console: find one, read it, grant, release, change its
     expect(await top.locator('td').nth(2).textContent()).toBe('+25');
     expect(await top.locator('td').nth(3).textContent()).toBe('35');
 
-    const ledger = (await engine.admin('GET', '/admin/api/accounts/other/ledger?limit=1')).body.entries[0];
+    const ledger = (await c.engine.admin('GET', '/admin/api/accounts/other/ledger?limit=1')).body.entries[0];
     expect(ledger).toMatchObject({ kind: 'grant', amount: 25, balanceAfter: 35, metadata: { reason: 'support ticket 42' } });
-    const grant = (await engine.admin('GET', '/admin/api/audit?limit=1')).body.entries[0];
+    const grant = (await c.engine.admin('GET', '/admin/api/audit?limit=1')).body.entries[0];
     expect(grant).toMatchObject({ action: 'grant.create', subject: 'account:other', after: { tokens: 25, reason: 'support ticket 42', expiresAt: '2027-01-01T00:00:00.000Z' } });
 
     await page.getByRole('textbox', { name: 'Tokens', exact: true }).fill('5');
@@ -79,21 +65,21 @@ describe('accounts in the console: find one, read it, grant, release, change its
   });
 
   it('releases an open hold: its tokens are spendable again, and the release is audited', async () => {
-    const { page } = session;
-    const hold = await engine.api('POST', '/v1/check', { userId: 'other', feature: 'ai_interview_coach', reserve: true });
+    const { page } = c.session;
+    const hold = await c.engine.api('POST', '/v1/check', { userId: 'other', feature: 'ai_interview_coach', reserve: true });
     expect(hold.body).toMatchObject({ allowed: true, cost: 8 });
-    await session.open('/accounts/other');
+    await c.session.open('/accounts/other');
     await page.getByTestId('account-held').filter({ hasText: /^8$/ }).waitFor();
     await page.getByRole('button', { name: `Release hold ${hold.body.reservationId}` }).click();
     await page.getByTestId('account-held').filter({ hasText: /^0$/ }).waitFor();
     await page.getByText('No open hold.').waitFor();
     expect(await account('other')).toMatchObject({ balance: 35, held: 0 });
-    expect((await engine.admin('GET', '/admin/api/audit?limit=1')).body.entries[0]).toMatchObject({ action: 'hold.release', subject: 'account:other' });
+    expect((await c.engine.admin('GET', '/admin/api/audit?limit=1')).body.entries[0]).toMatchObject({ action: 'hold.release', subject: 'account:other' });
   });
 
   it('changes the plan by the engine rule: an upgrade now with its prorated tokens, a downgrade waits for renewal', async () => {
-    const { page } = session;
-    await session.open('/accounts/other');
+    const { page } = c.session;
+    await c.session.open('/accounts/other');
     await page.getByRole('combobox', { name: 'New plan', exact: true }).click();
     await page.getByRole('option', { name: 'Enterprise Pro (1000/month)' }).click();
     await page.getByRole('button', { name: 'Change plan' }).click();
@@ -109,14 +95,14 @@ describe('accounts in the console: find one, read it, grant, release, change its
     await page.getByText('moves to free_starter at the end of the period').waitFor();
     expect((await account('other')).billing.pendingPlan).toBe('free_starter');
     expect((await account('other')).plan.id).toBe('enterprise_pro');
-    const [down, up] = (await engine.admin('GET', '/admin/api/audit?limit=2')).body.entries;
+    const [down, up] = (await c.engine.admin('GET', '/admin/api/audit?limit=2')).body.entries;
     expect(up).toMatchObject({ action: 'account.plan_change', after: { change: 'upgrade', plan: 'enterprise_pro' } });
     expect(down).toMatchObject({ action: 'account.plan_change', after: { change: 'downgrade', pendingPlan: 'free_starter' } });
   });
 
   it('says so when the account does not exist', async () => {
-    const { page } = session;
-    await session.open('/accounts/nobody');
+    const { page } = c.session;
+    await c.session.open('/accounts/nobody');
     const refusal = page.locator('[role="alert"][data-error-code="account_not_found"]');
     await refusal.waitFor();
     expect(await refusal.textContent()).toContain('no account for userId "nobody"');

@@ -1,30 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { settled, startTestEngine, type TestEngine } from '../support/engine.js';
-import { launchChromium, openConsole, type ConsoleSession } from '../support/console.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { settled } from '../support/engine.js';
+import { consoleSuite } from '../support/console.js';
 
 describe('features, prices and plans, managed from the console', () => {
-  let engine: TestEngine;
-  let browser: Browser;
-  let session: ConsoleSession;
+  const c = consoleSuite({ clock: '2026-12-01T09:00:00Z' });
   beforeAll(async () => {
-    engine = await startTestEngine();
-    await engine.setClock('2026-12-01T09:00:00Z');
-    await engine.api('POST', '/v1/accounts', { userId: 'cat', plan: 'monthly_pro' });
-    browser = await launchChromium();
-    session = await openConsole(browser, engine);
-  });
-  afterAll(async () => {
-    await session?.expectClean();
-    await session?.close();
-    await browser?.close();
-    await engine?.stop();
+    await c.engine.api('POST', '/v1/accounts', { userId: 'cat', plan: 'monthly_pro' });
   });
 
   it('edits a cost: a new price version from now, with its history; the next use is charged at it, an earlier one keeps its price', async () => {
-    const { page } = session;
-    await engine.advance(600);
-    await session.open('/features');
+    const { page } = c.session;
+    await c.engine.advance(600);
+    await c.session.open('/features');
     await page.getByRole('textbox', { name: 'Search features', exact: true }).fill('resume_upload');
     await page.getByRole('button', { name: 'Edit price of resume_upload', exact: true }).click();
     const history = page.getByTestId('price-history').locator('tbody tr');
@@ -38,18 +25,18 @@ describe('features, prices and plans, managed from the console', () => {
     const row = page.locator('tr[data-feature="resume_upload"]');
     await row.locator('td').nth(3).filter({ hasText: /^6$/ }).waitFor();
 
-    const { body: now } = await engine.admin('GET', '/admin/api/clock');
-    await engine.api('POST', '/v1/usage', { userId: 'cat', feature: 'resume_upload', idempotencyKey: 'after-change' });
-    expect(await settled(engine, 'after-change')).toMatchObject({ status: 'applied', cost: 6 });
+    const { body: now } = await c.engine.admin('GET', '/admin/api/clock');
+    await c.engine.api('POST', '/v1/usage', { userId: 'cat', feature: 'resume_upload', idempotencyKey: 'after-change' });
+    expect(await settled(c.engine, 'after-change')).toMatchObject({ status: 'applied', cost: 6 });
     const before = new Date(Date.parse(now.now) - 60_000).toISOString();
-    await engine.api('POST', '/v1/usage', { userId: 'cat', feature: 'resume_upload', idempotencyKey: 'before-change', occurredAt: before });
-    expect(await settled(engine, 'before-change')).toMatchObject({ status: 'applied', cost: 3 });
-    expect((await engine.admin('GET', '/admin/api/audit?limit=1')).body.entries[0]).toMatchObject({ action: 'feature.update', before: { cost: 3 }, after: { cost: 6 } });
+    await c.engine.api('POST', '/v1/usage', { userId: 'cat', feature: 'resume_upload', idempotencyKey: 'before-change', occurredAt: before });
+    expect(await settled(c.engine, 'before-change')).toMatchObject({ status: 'applied', cost: 3 });
+    expect((await c.engine.admin('GET', '/admin/api/audit?limit=1')).body.entries[0]).toMatchObject({ action: 'feature.update', before: { cost: 3 }, after: { cost: 6 } });
   });
 
   it('adds a feature for a new page, its tier from its cost; a use is charged it; adding the key again otherwise is refused with the engine message', async () => {
-    const { page } = session;
-    await session.open('/features');
+    const { page } = c.session;
+    await c.session.open('/features');
     await page.getByRole('textbox', { name: 'Key', exact: true }).fill('41_Offer_Compare.py');
     await page.getByRole('textbox', { name: 'Name', exact: true }).fill('Offer Compare');
     await page.getByRole('textbox', { name: 'Cost (tokens)', exact: true }).fill('12');
@@ -57,10 +44,10 @@ describe('features, prices and plans, managed from the console', () => {
     await page.getByRole('button', { name: 'Add feature' }).click();
     await page.locator('tr[data-feature="41_Offer_Compare.py"]').waitFor();
 
-    const listed = await engine.admin('GET', '/admin/api/features?q=offer_compare');
+    const listed = await c.engine.admin('GET', '/admin/api/features?q=offer_compare');
     expect(listed.body.features).toEqual([{ key: '41_Offer_Compare.py', name: 'Offer Compare', enabled: true, baseCost: 12, cost: 12, tier: 'PREMIUM' }]);
-    await engine.api('POST', '/v1/usage', { userId: 'cat', feature: '41_Offer_Compare.py', idempotencyKey: 'offer-1' });
-    expect(await settled(engine, 'offer-1')).toMatchObject({ status: 'applied', cost: 12 });
+    await c.engine.api('POST', '/v1/usage', { userId: 'cat', feature: '41_Offer_Compare.py', idempotencyKey: 'offer-1' });
+    expect(await settled(c.engine, 'offer-1')).toMatchObject({ status: 'applied', cost: 12 });
 
     await page.getByRole('textbox', { name: 'Key', exact: true }).fill('41_Offer_Compare.py');
     await page.getByRole('textbox', { name: 'Name', exact: true }).fill('Offer Compare');
@@ -69,34 +56,34 @@ describe('features, prices and plans, managed from the console', () => {
     const refusal = page.locator('[role="alert"][data-error-code="feature_exists"]');
     await refusal.waitFor();
     expect(await refusal.textContent()).toContain('a feature "41_Offer_Compare.py" already exists');
-    expect((await engine.admin('GET', '/admin/api/features?q=offer_compare')).body.features[0].baseCost).toBe(12);
+    expect((await c.engine.admin('GET', '/admin/api/features?q=offer_compare')).body.features[0].baseCost).toBe(12);
   });
 
   it('disables a feature with its switch: uses of it are then rejected', async () => {
-    const { page } = session;
-    await session.open('/features');
+    const { page } = c.session;
+    await c.session.open('/features');
     await page.getByRole('textbox', { name: 'Search features', exact: true }).fill('offer');
     const toggle = page.getByRole('switch', { name: 'Enabled: 41_Offer_Compare.py' });
     expect(await toggle.isChecked()).toBe(true);
     await toggle.click({ force: true });
     await page.waitForFunction(() => !(document.querySelector('input[aria-label="Enabled: 41_Offer_Compare.py"]') as HTMLInputElement)?.checked);
-    expect((await engine.admin('GET', '/admin/api/features?q=offer_compare')).body.features[0].enabled).toBe(false);
-    await engine.api('POST', '/v1/usage', { userId: 'cat', feature: '41_Offer_Compare.py', idempotencyKey: 'offer-2' });
-    expect(await settled(engine, 'offer-2')).toMatchObject({ status: 'rejected', reason: 'feature_disabled' });
+    expect((await c.engine.admin('GET', '/admin/api/features?q=offer_compare')).body.features[0].enabled).toBe(false);
+    await c.engine.api('POST', '/v1/usage', { userId: 'cat', feature: '41_Offer_Compare.py', idempotencyKey: 'offer-2' });
+    expect(await settled(c.engine, 'offer-2')).toMatchObject({ status: 'rejected', reason: 'feature_disabled' });
   });
 
   it("changes a plan's monthly tokens and rollover; a bad currency is refused with the engine message; Stripe prices wait for the mapping", async () => {
-    const { page } = session;
-    await session.open('/plans');
+    const { page } = c.session;
+    await c.session.open('/plans');
     const card = page.locator('section', { has: page.getByRole('heading', { name: 'Monthly Pro' }) });
     await card.getByRole('textbox', { name: 'Monthly tokens', exact: true }).fill('120');
     await card.getByRole('textbox', { name: 'Rollover max', exact: true }).fill('50');
     await card.getByText('changed: monthlyTokens, rolloverMax').waitFor();
     await card.getByRole('button', { name: 'Save Monthly Pro' }).click();
     await card.getByText('changed:').waitFor({ state: 'detached' });
-    const plans = (await engine.admin('GET', '/admin/api/plans')).body.plans;
+    const plans = (await c.engine.admin('GET', '/admin/api/plans')).body.plans;
     expect(plans.find((p: any) => p.id === 'monthly_pro')).toMatchObject({ monthlyTokens: 120, rolloverMax: 50, priceCents: 1900 });
-    expect((await engine.admin('GET', '/admin/api/audit?limit=1')).body.entries[0]).toMatchObject({
+    expect((await c.engine.admin('GET', '/admin/api/audit?limit=1')).body.entries[0]).toMatchObject({
       action: 'plan.update',
       before: { monthlyTokens: 100, rolloverMax: 0 },
       after: { monthlyTokens: 120, rolloverMax: 50 },
@@ -118,7 +105,7 @@ describe('features, prices and plans, managed from the console', () => {
       await card.getByLabel('Stripe prices', { exact: true }).press('Enter');
       await card.getByRole('button', { name: 'Save Monthly Pro' }).click();
       await card.getByText('changed:').waitFor({ state: 'detached' });
-      const after = (await engine.admin('GET', '/admin/api/plans')).body.plans.find((p: any) => p.id === 'monthly_pro');
+      const after = (await c.engine.admin('GET', '/admin/api/plans')).body.plans.find((p: any) => p.id === 'monthly_pro');
       expect(after.stripePrices).toEqual(['price_monthly_pro_test']);
     }
   });

@@ -1,56 +1,46 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import type { Browser } from 'playwright-core';
-import { ADMIN_KEY, settled, startTestEngine, waitFor, type TestEngine } from '../support/engine.js';
+import { ADMIN_KEY, settled, waitFor } from '../support/engine.js';
 import { keyFingerprint } from '../../src/http/auth.js';
-import { launchChromium, openConsole, type ConsoleSession } from '../support/console.js';
+import { consoleSuite } from '../support/console.js';
 import { startWebhookReceiver, webhookSecret } from '../notify/receivers.js';
 import { deliver, outcomeOf, tokenCheckout, WEBHOOK_SECRET } from '../billing/stripe.js';
 
 describe('operations in the console: notifications, Stripe events, alerts, jobs, the audit log', () => {
-  let engine: TestEngine;
-  let browser: Browser;
-  let session: ConsoleSession;
   let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
   const secret = webhookSecret();
-  const tab = async (name: string) => {
-    await session.open('/operations');
-    await session.page.getByRole('tab', { name }).click();
-  };
   beforeAll(async () => {
     receiver = await startWebhookReceiver(secret, () => 503);
-    engine = await startTestEngine({
+  });
+  afterAll(async () => receiver?.close());
+  const c = consoleSuite({
+    clock: '2026-12-01T09:00:00Z',
+    env: () => ({
       STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
       TOKENS_NOTIFY_WEBHOOK_URL: receiver.url,
       TOKENS_NOTIFY_WEBHOOK_SECRET: secret,
       TOKENS_NOTIFY_ATTEMPTS: '3',
       TOKENS_NOTIFY_BACKOFF_MS: '20',
-    });
-    await engine.setClock('2026-12-01T09:00:00Z');
-    browser = await launchChromium();
-    session = await openConsole(browser, engine);
+    }),
   });
-  afterAll(async () => {
-    await session?.expectClean();
-    await session?.close();
-    await browser?.close();
-    await engine?.stop();
-    await receiver?.close();
-  });
+  const tab = async (name: string) => {
+    await c.session.open('/operations');
+    await c.session.page.getByRole('tab', { name }).click();
+  };
 
   it('retries a failed notification: the receiver gets it, and the outbox records it delivered', async () => {
-    await engine.api('POST', '/v1/accounts', { userId: 'ops', plan: 'monthly_pro' });
+    await c.engine.api('POST', '/v1/accounts', { userId: 'ops', plan: 'monthly_pro' });
     for (let i = 0; i < 3; i++) {
-      await engine.api('POST', '/v1/usage', { userId: 'ops', feature: '22_Mentorship_Marketplace.py', idempotencyKey: `o-${i}` });
-      await settled(engine, `o-${i}`);
+      await c.engine.api('POST', '/v1/usage', { userId: 'ops', feature: '22_Mentorship_Marketplace.py', idempotencyKey: `o-${i}` });
+      await settled(c.engine, `o-${i}`);
     }
     const failed = await waitFor(async () => {
-      const r = await engine.admin('GET', '/admin/api/notifications?status=failed');
+      const r = await c.engine.admin('GET', '/admin/api/notifications?status=failed');
       return r.body.notifications[0];
     }, 'the 90% warning to fail three times');
     receiver.answerWith(() => 200);
 
-    const { page } = session;
+    const { page } = c.session;
     await tab('Notifications');
     const row = page.getByTestId('failed-notifications').locator(`tr[data-notification="${failed.id}"]`);
     await row.waitFor();
@@ -61,7 +51,7 @@ describe('operations in the console: notifications, Stripe events, alerts, jobs,
     await waitFor(async () => receiver.acknowledged().length === 1, 'the retried delivery');
     expect(receiver.acknowledged()[0]).toMatchObject({ id: failed.id, verified: true, body: { type: 'tokens.warning' } });
     await waitFor(async () => {
-      const r = await engine.admin('GET', '/admin/api/notifications?status=delivered');
+      const r = await c.engine.admin('GET', '/admin/api/notifications?status=delivered');
       return r.body.notifications.some((n: any) => n.id === failed.id);
     }, 'the delivery to be recorded');
     await page.getByRole('button', { name: 'Refresh' }).click();
@@ -70,11 +60,11 @@ describe('operations in the console: notifications, Stripe events, alerts, jobs,
 
   it('reads a failed Stripe event and replays it once the account exists: its tokens are allocated', async () => {
     const event = tokenCheckout({ userId: 'early-bird', tokens: 40, amount: 400 });
-    expect((await deliver(engine, event)).status).toBe(200);
-    expect(await outcomeOf(engine, event.id)).toMatchObject({ status: 'failed', code: 'account_not_found' });
-    await engine.api('POST', '/v1/accounts', { userId: 'early-bird' });
+    expect((await deliver(c.engine, event)).status).toBe(200);
+    expect(await outcomeOf(c.engine, event.id)).toMatchObject({ status: 'failed', code: 'account_not_found' });
+    await c.engine.api('POST', '/v1/accounts', { userId: 'early-bird' });
 
-    const { page } = session;
+    const { page } = c.session;
     await tab('Stripe events');
     const row = page.getByTestId('failed-stripe-events').locator(`tr[data-event="${event.id}"]`);
     await row.waitFor();
@@ -86,17 +76,17 @@ describe('operations in the console: notifications, Stripe events, alerts, jobs,
 
     await row.getByRole('button', { name: `Replay event ${event.id}` }).click();
     await page.getByText(`${event.id} queued to be applied again`).waitFor();
-    expect(await outcomeOf(engine, event.id)).toMatchObject({ status: 'applied' });
-    expect((await engine.api('GET', '/v1/accounts/early-bird')).body.balance).toBe(10 + 40);
+    expect(await outcomeOf(c.engine, event.id)).toMatchObject({ status: 'applied' });
+    expect((await c.engine.api('GET', '/v1/accounts/early-bird')).body.balance).toBe(10 + 40);
     await page.getByRole('button', { name: 'Refresh' }).click();
     await page.getByText('No failed event.').waitFor();
     await page.getByTestId('recent-stripe-events').locator(`tr[data-event="${event.id}"]`, { hasText: 'applied' }).waitFor();
   });
 
   it('runs a scheduled job now: the rollups job fills in the day it had not counted', async () => {
-    const today = async () => (await engine.admin('GET', '/admin/api/analytics')).body.tokensPerDay.at(-1);
+    const today = async () => (await c.engine.admin('GET', '/admin/api/analytics')).body.tokensPerDay.at(-1);
     expect(await today()).toMatchObject({ day: '2026-12-01', tokens: 0 });
-    const { page } = session;
+    const { page } = c.session;
     await tab('Queues and jobs');
     await page.getByTestId('queues').locator('tbody tr', { hasText: 'usage' }).waitFor();
     await page.getByRole('combobox', { name: 'Job', exact: true }).click();
@@ -110,11 +100,11 @@ describe('operations in the console: notifications, Stripe events, alerts, jobs,
   });
 
   it('shows the alert the reconcile job raised for a balance altered behind the engine', async () => {
-    await sql`update accounts set balance = balance + 5 where user_id = 'ops'`.execute(engine.running.engine.db);
-    const r = await engine.admin('POST', '/admin/api/jobs/reconcile/run', {});
+    await sql`update accounts set balance = balance + 5 where user_id = 'ops'`.execute(c.engine.running.engine.db);
+    const r = await c.engine.admin('POST', '/admin/api/jobs/reconcile/run', {});
     expect(r.status).toBe(202);
-    await waitFor(async () => (await engine.admin('GET', '/admin/api/alerts')).body.alerts.length >= 1, 'the reconcile alert');
-    const { page } = session;
+    await waitFor(async () => (await c.engine.admin('GET', '/admin/api/alerts')).body.alerts.length >= 1, 'the reconcile alert');
+    const { page } = c.session;
     await tab('Alerts');
     const row = page.getByTestId('alerts').locator('tbody tr', { hasText: 'reconcile:balance_ledger' });
     await row.waitFor();
@@ -123,7 +113,7 @@ describe('operations in the console: notifications, Stripe events, alerts, jobs,
   });
 
   it('shows the audit log of the changes made here', async () => {
-    const { page } = session;
+    const { page } = c.session;
     await tab('Audit log');
     const row = page.getByTestId('audit').locator('tbody tr', { hasText: 'notification.retry' });
     await row.waitFor();

@@ -1,30 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { runJob, settled, startTestEngine, type TestEngine } from '../support/engine.js';
-import { launchChromium, openConsole, type ConsoleSession } from '../support/console.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runJob, settled } from '../support/engine.js';
+import { consoleSuite } from '../support/console.js';
 
 describe('pricing rules, campaigns and loyalty tiers, managed from the console', () => {
-  let engine: TestEngine;
-  let browser: Browser;
-  let session: ConsoleSession;
+  const c = consoleSuite({ clock: '2026-12-01T09:00:00Z' });
   beforeAll(async () => {
-    engine = await startTestEngine();
-    await engine.setClock('2026-12-01T09:00:00Z');
-    await engine.api('POST', '/v1/accounts', { userId: 'winter', plan: 'monthly_pro' });
-    await engine.api('POST', '/v1/accounts', { userId: 'freebie' });
-    browser = await launchChromium();
-    session = await openConsole(browser, engine);
-  });
-  afterAll(async () => {
-    await session?.expectClean();
-    await session?.close();
-    await browser?.close();
-    await engine?.stop();
+    await c.engine.api('POST', '/v1/accounts', { userId: 'winter', plan: 'monthly_pro' });
+    await c.engine.api('POST', '/v1/accounts', { userId: 'freebie' });
   });
 
   it('creates a campaign for paid plans; the campaigns job grants its bonus to an eligible account, once', async () => {
-    const { page } = session;
-    await session.open('/rewards');
+    const { page } = c.session;
+    await c.session.open('/rewards');
     const form = page.getByRole('form', { name: 'Campaign' });
     await form.getByRole('textbox', { name: 'Campaign id', exact: true }).fill('winter-2026');
     await form.getByRole('textbox', { name: 'Campaign name', exact: true }).fill('Winter bonus');
@@ -39,32 +26,32 @@ describe('pricing rules, campaigns and loyalty tiers, managed from the console',
     await row.waitFor();
     expect(await row.textContent()).toContain('running');
 
-    expect((await engine.admin('GET', '/admin/api/campaigns')).body.campaigns).toEqual([
+    expect((await c.engine.admin('GET', '/admin/api/campaigns')).body.campaigns).toEqual([
       { id: 'winter-2026', name: 'Winter bonus', startsAt: '2026-12-01T00:00:00.000Z', endsAt: '2027-01-01T00:00:00.000Z', plans: ['monthly_pro'], bonus: { tokens: 20 } },
     ]);
-    expect((await engine.admin('GET', '/admin/api/audit?limit=1')).body.entries[0]).toMatchObject({ action: 'campaign.create', subject: 'campaign:winter-2026' });
-    await runJob(engine, 'campaigns');
-    await runJob(engine, 'campaigns');
-    expect((await engine.api('GET', '/v1/accounts/winter')).body.balance).toBe(120);
-    expect((await engine.api('GET', '/v1/accounts/freebie')).body.balance).toBe(10);
+    expect((await c.engine.admin('GET', '/admin/api/audit?limit=1')).body.entries[0]).toMatchObject({ action: 'campaign.create', subject: 'campaign:winter-2026' });
+    await runJob(c.engine, 'campaigns');
+    await runJob(c.engine, 'campaigns');
+    expect((await c.engine.api('GET', '/v1/accounts/winter')).body.balance).toBe(120);
+    expect((await c.engine.api('GET', '/v1/accounts/freebie')).body.balance).toBe(10);
   });
 
   it('ends a running campaign now: an account that joins its plan afterwards gets nothing', async () => {
-    const { page } = session;
-    await session.open('/rewards');
+    const { page } = c.session;
+    await c.session.open('/rewards');
     await page.getByRole('button', { name: 'End campaign winter-2026 now' }).click();
     await page.locator('tr[data-campaign="winter-2026"]', { hasText: 'ended' }).waitFor();
-    const [campaign] = (await engine.admin('GET', '/admin/api/campaigns')).body.campaigns;
+    const [campaign] = (await c.engine.admin('GET', '/admin/api/campaigns')).body.campaigns;
     expect(campaign.endsAt).toBe('2026-12-01T09:00:00.000Z');
-    await engine.advance(60);
-    await engine.api('POST', '/v1/accounts', { userId: 'late', plan: 'monthly_pro' });
-    await runJob(engine, 'campaigns');
-    expect((await engine.api('GET', '/v1/accounts/late')).body.balance).toBe(100);
+    await c.engine.advance(60);
+    await c.engine.api('POST', '/v1/accounts', { userId: 'late', plan: 'monthly_pro' });
+    await runJob(c.engine, 'campaigns');
+    expect((await c.engine.api('GET', '/v1/accounts/late')).body.balance).toBe(100);
   });
 
   it('creates a pricing rule that doubles a feature; the next check and use are charged double; ending it restores the price', async () => {
-    const { page } = session;
-    await session.open('/rewards');
+    const { page } = c.session;
+    await c.session.open('/rewards');
     const form = page.getByRole('form', { name: 'Pricing rule' });
     await form.getByRole('textbox', { name: 'Rule id', exact: true }).fill('peak-coach');
     await form.getByRole('combobox', { name: 'Features' }).fill('ai_interview_coach');
@@ -73,18 +60,18 @@ describe('pricing rules, campaigns and loyalty tiers, managed from the console',
     await form.getByRole('button', { name: 'Save rule' }).click();
     await page.getByTestId('rules').locator('tbody tr', { hasText: 'peak-coach' }).waitFor();
 
-    expect((await engine.api('POST', '/v1/check', { userId: 'winter', feature: 'ai_interview_coach' })).body).toMatchObject({ allowed: true, cost: 16 });
-    await engine.api('POST', '/v1/usage', { userId: 'winter', feature: 'ai_interview_coach', idempotencyKey: 'peak-1' });
-    expect(await settled(engine, 'peak-1')).toMatchObject({ status: 'applied', cost: 16 });
+    expect((await c.engine.api('POST', '/v1/check', { userId: 'winter', feature: 'ai_interview_coach' })).body).toMatchObject({ allowed: true, cost: 16 });
+    await c.engine.api('POST', '/v1/usage', { userId: 'winter', feature: 'ai_interview_coach', idempotencyKey: 'peak-1' });
+    expect(await settled(c.engine, 'peak-1')).toMatchObject({ status: 'applied', cost: 16 });
 
     await page.getByRole('button', { name: 'End rule peak-coach' }).click();
     await page.getByText('No rule in force.').waitFor();
-    expect((await engine.api('POST', '/v1/check', { userId: 'winter', feature: 'ai_interview_coach' })).body.cost).toBe(8);
+    expect((await c.engine.api('POST', '/v1/check', { userId: 'winter', feature: 'ai_interview_coach' })).body.cost).toBe(8);
   });
 
   it('refuses a rule for a feature that does not exist, with the engine message', async () => {
-    const { page } = session;
-    await session.open('/rewards');
+    const { page } = c.session;
+    await c.session.open('/rewards');
     const form = page.getByRole('form', { name: 'Pricing rule' });
     await form.getByRole('textbox', { name: 'Rule id', exact: true }).fill('typo');
     await form.getByRole('combobox', { name: 'Features' }).fill('ai_interview_coahc');
@@ -94,12 +81,12 @@ describe('pricing rules, campaigns and loyalty tiers, managed from the console',
     const refusal = page.locator('[role="alert"][data-error-code="unknown_feature"]');
     await refusal.waitFor();
     expect(await refusal.textContent()).toContain('unknown feature: ai_interview_coahc');
-    expect((await engine.admin('GET', '/admin/api/pricing-rules')).body.rules).toEqual([]);
+    expect((await c.engine.admin('GET', '/admin/api/pricing-rules')).body.rules).toEqual([]);
   });
 
   it('edits the loyalty tiers: adds one, changes one, removes one', async () => {
-    const { page } = session;
-    await session.open('/rewards');
+    const { page } = c.session;
+    await c.session.open('/rewards');
     const tiers = page.getByTestId('loyalty');
     await tiers.getByRole('textbox', { name: 'Months of tier 3' }).waitFor();
     await page.getByRole('button', { name: 'Remove tier 1' }).click(); // 3 months → 5%
@@ -109,7 +96,7 @@ describe('pricing rules, campaigns and loyalty tiers, managed from the console',
     await tiers.getByRole('textbox', { name: 'Bonus percent of tier 3' }).fill('30');
     await page.getByRole('button', { name: 'Save loyalty tiers' }).click();
     await page.getByText('loyalty tiers saved: 6 months → 10%, 12 months → 25%, 24 months → 30%').waitFor();
-    expect((await engine.admin('GET', '/admin/api/loyalty')).body.tiers).toEqual([
+    expect((await c.engine.admin('GET', '/admin/api/loyalty')).body.tiers).toEqual([
       { months: 6, bonusPercent: 10 },
       { months: 12, bonusPercent: 25 },
       { months: 24, bonusPercent: 30 },

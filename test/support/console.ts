@@ -1,9 +1,9 @@
 /// <reference lib="dom" />
 // (The browser tests pass functions to the page: they are typed against the DOM.)
 import { existsSync } from 'node:fs';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { ADMIN_KEY, type TestEngine } from './engine.js';
+import { ADMIN_KEY, startTestEngine, type TestEngine } from './engine.js';
 
 /** Debian's Chromium, headless, for tests that use the admin console as an admin would. */
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -95,4 +95,36 @@ export async function unnamedControls(session: ConsoleSession): Promise<string[]
 /** Whether the page is wider than the window (a table or form that breaks the layout on a phone). */
 export async function overflowsSideways(page: Page): Promise<boolean> {
   return page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+}
+
+export interface ConsoleSuite {
+  engine: TestEngine;
+  browser: Browser;
+  /** A console logged in at 1280 px, shared by the file's tests; it must end clean (no CSP violation, no error). */
+  session: ConsoleSession;
+}
+
+/**
+ * A browser test file's engine (its own database and prefix, the test clock at `clock`), Chromium, and a
+ * logged-in console, opened before its tests and closed after them. `env` is read when the engine starts,
+ * so it may name what the file's earlier beforeAll started (a webhook receiver).
+ */
+export function consoleSuite(opts: { clock: string; env?: () => Record<string, string> }): ConsoleSuite {
+  const suite = {} as ConsoleSuite;
+  beforeAll(async () => {
+    suite.engine = await startTestEngine(opts.env?.() ?? {});
+    await suite.engine.setClock(opts.clock);
+    suite.browser = await launchChromium();
+    suite.session = await openConsole(suite.browser, suite.engine);
+  });
+  afterAll(async () => {
+    try {
+      await suite.session?.expectClean();
+    } finally {
+      await suite.session?.close();
+      await suite.browser?.close();
+      await suite.engine?.stop();
+    }
+  });
+  return suite;
 }
