@@ -9,7 +9,7 @@ describe('pricing rules, campaigns and loyalty tiers, managed from the console',
     await c.engine.api('POST', '/v1/accounts', { userId: 'freebie' });
   });
 
-  it('creates a campaign for paid plans; the campaigns job grants its bonus to an eligible account, once', async () => {
+  it('creates a campaign for paid plans and edits it; the campaigns job grants its bonus to an eligible account, once', async () => {
     const { page } = c.session;
     await c.session.open('/rewards');
     const form = page.getByRole('form', { name: 'Campaign' });
@@ -30,9 +30,19 @@ describe('pricing rules, campaigns and loyalty tiers, managed from the console',
       { id: 'winter-2026', name: 'Winter bonus', startsAt: '2026-12-01T00:00:00.000Z', endsAt: '2027-01-01T00:00:00.000Z', plans: ['monthly_pro'], bonus: { tokens: 20 } },
     ]);
     expect((await c.engine.admin('GET', '/admin/api/audit?limit=1')).body.entries[0]).toMatchObject({ action: 'campaign.create', subject: 'campaign:winter-2026' });
+
+    // Edited before it has granted anything: the form takes the campaign as it is, the bonus changes.
+    await page.getByRole('button', { name: 'Edit campaign winter-2026' }).click();
+    await form.getByText('Edit campaign winter-2026').waitFor();
+    expect(await form.getByRole('textbox', { name: 'Campaign name', exact: true }).inputValue()).toBe('Winter bonus');
+    await form.getByRole('textbox', { name: 'Bonus tokens', exact: true }).fill('25');
+    await form.getByRole('button', { name: 'Save campaign' }).click();
+    await row.filter({ hasText: '25 tokens' }).waitFor();
+    expect((await c.engine.admin('GET', '/admin/api/campaigns')).body.campaigns[0]).toMatchObject({ bonus: { tokens: 25 }, plans: ['monthly_pro'] });
+    expect((await c.engine.admin('GET', '/admin/api/audit?limit=1')).body.entries[0]).toMatchObject({ action: 'campaign.update', before: { bonus: { tokens: 20 } }, after: { bonus: { tokens: 25 } } });
     await runJob(c.engine, 'campaigns');
     await runJob(c.engine, 'campaigns');
-    expect((await c.engine.api('GET', '/v1/accounts/winter')).body.balance).toBe(120);
+    expect((await c.engine.api('GET', '/v1/accounts/winter')).body.balance).toBe(125);
     expect((await c.engine.api('GET', '/v1/accounts/freebie')).body.balance).toBe(10);
   });
 

@@ -19,6 +19,7 @@ export function PlansPage() {
       <ErrorNote error={plans.error} />
       <div className="columns">
         {plans.data?.plans.map((p) => (
+          // Keyed by the plan as saved: once a save is read back, the editor starts again from it.
           <PlanEditor key={`${p.id}:${JSON.stringify(p)}`} plan={p} />
         ))}
       </div>
