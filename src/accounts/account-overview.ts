@@ -8,7 +8,10 @@ export interface BillingStatus {
   paidThrough: string | null;
   lapseReason: string | null;
   pendingPlan: string | null;
-  stripeSubscriptionId: string | null;
+  /** The current period was allocated on a paid plan before it was paid: unpaid at this instant, it lapses. */
+  graceUntil: string | null;
+  /** The Stripe subscription the account's plan follows, as Stripe last said it was. */
+  subscription: { id: string; status: string | null; plan: string | null; currentPeriod: { start: string; end: string } | null; cancelAtPeriodEnd: boolean } | null;
 }
 
 export interface AccountOverview extends AccountView {
@@ -26,6 +29,9 @@ export async function accountOverview(exec: Executor, userId: string, now: Date)
     exec.selectFrom('subscriptions').selectAll().where('user_id', '=', userId).executeTakeFirst(),
     paymentHistory(exec, userId),
   ]);
+  const stripe = sub?.stripe_subscription_id
+    ? await exec.selectFrom('stripe_subscriptions').selectAll().where('id', '=', sub.stripe_subscription_id).executeTakeFirst()
+    : undefined;
   return {
     ...view,
     createdAt: account.created_at.toISOString(),
@@ -34,7 +40,19 @@ export async function accountOverview(exec: Executor, userId: string, now: Date)
       paidThrough: sub?.paid_through?.toISOString() ?? null,
       lapseReason: sub?.lapse_reason ?? null,
       pendingPlan: sub?.pending_plan_id ?? null,
-      stripeSubscriptionId: sub?.stripe_subscription_id ?? null,
+      graceUntil: sub?.grace_until?.toISOString() ?? null,
+      subscription: stripe
+        ? {
+            id: stripe.id,
+            status: stripe.status,
+            plan: stripe.plan_id,
+            currentPeriod:
+              stripe.current_period_start && stripe.current_period_end
+                ? { start: stripe.current_period_start.toISOString(), end: stripe.current_period_end.toISOString() }
+                : null,
+            cancelAtPeriodEnd: stripe.cancel_at_period_end,
+          }
+        : null,
     },
     payments: payments.reverse(),
   };

@@ -28,7 +28,6 @@ import { pricingRoutes } from './routes/admin/pricing.js';
 import { rewardsRoutes } from './routes/admin/rewards.js';
 import { adminAccountsRoutes } from './routes/admin/accounts.js';
 import { adminFeaturesRoutes } from './routes/admin/features.js';
-import { adminPlansRoutes } from './routes/admin/plans.js';
 import { adminStripePayloadRoutes } from './routes/admin/stripe-payload.js';
 import { adminLiveRoutes } from './routes/admin/live.js';
 
@@ -73,7 +72,6 @@ export async function buildApp(engine: Engine): Promise<FastifyInstance> {
     rewardsRoutes(admin, engine);
     adminAccountsRoutes(admin, engine);
     adminFeaturesRoutes(admin, engine);
-    adminPlansRoutes(admin, engine);
     adminStripePayloadRoutes(admin, engine);
     adminLiveRoutes(admin, engine);
   });

@@ -72,7 +72,7 @@ describe('features, prices and plans, managed from the console', () => {
     expect(await settled(c.engine, 'offer-2')).toMatchObject({ status: 'rejected', reason: 'feature_disabled' });
   });
 
-  it("changes a plan's monthly tokens and rollover; a bad currency is refused with the engine message; Stripe prices wait for the mapping", async () => {
+  it("changes a plan's monthly tokens, rollover and Stripe prices; a bad currency and a price another plan has are refused with the engine message", async () => {
     const { page } = c.session;
     await c.session.open('/plans');
     const card = page.locator('section', { has: page.getByRole('heading', { name: 'Monthly Pro' }) });
@@ -95,18 +95,25 @@ describe('features, prices and plans, managed from the console', () => {
     await refusal.waitFor();
     expect(await refusal.textContent()).toContain('currency must be an ISO 4217 code');
 
-    // Until the engine maps Stripe prices to plans (its answer has no stripePrices), the field is read-only.
-    if (plans[0].stripePrices === undefined) {
-      expect(await card.getByLabel('Stripe prices', { exact: true }).isDisabled()).toBe(true);
-      await card.getByText('this engine does not map Stripe prices to plans yet').waitFor();
-    } else {
-      await card.getByRole('textbox', { name: 'Currency', exact: true }).fill('usd');
-      await card.getByLabel('Stripe prices', { exact: true }).fill('price_monthly_pro_test');
-      await card.getByLabel('Stripe prices', { exact: true }).press('Enter');
-      await card.getByRole('button', { name: 'Save Monthly Pro' }).click();
-      await card.getByText('changed:').waitFor({ state: 'detached' });
-      const after = (await c.engine.admin('GET', '/admin/api/plans')).body.plans.find((p: any) => p.id === 'monthly_pro');
-      expect(after.stripePrices).toEqual(['price_monthly_pro_test']);
-    }
+    // The Stripe prices that buy the plan: one added, saved and read back; a price another plan has is refused.
+    await card.getByLabel('Currency').fill('usd');
+    const prices = card.getByLabel('Stripe prices', { exact: true });
+    await prices.fill('price_monthly_pro_2026');
+    await prices.press('Enter');
+    await card.getByText('changed: stripePrices').waitFor();
+    await card.getByRole('button', { name: 'Save Monthly Pro' }).click();
+    await card.getByText('changed:').waitFor({ state: 'detached' });
+    const mapped = (await c.engine.admin('GET', '/admin/api/plans')).body.plans.find((p: any) => p.id === 'monthly_pro');
+    expect(mapped.stripePrices).toEqual(['price_monthly_pro_2026']);
+    expect((await c.engine.admin('GET', '/admin/api/audit?limit=1')).body.entries[0]).toMatchObject({ action: 'plan.update', after: { stripePrices: ['price_monthly_pro_2026'] } });
+
+    const annual = page.locator('section', { has: page.getByRole('heading', { name: 'Annual Pro' }) });
+    await annual.getByLabel('Stripe prices', { exact: true }).fill('price_monthly_pro_2026');
+    await annual.getByLabel('Stripe prices', { exact: true }).press('Enter');
+    await annual.getByRole('button', { name: 'Save Annual Pro' }).click();
+    const taken = annual.locator('[role="alert"][data-error-code="stripe_price_taken"]');
+    await taken.waitFor();
+    expect(await taken.textContent()).toContain('each Stripe price buys one plan');
+    expect((await c.engine.admin('GET', '/admin/api/plans')).body.plans.find((p: any) => p.id === 'annual_pro').stripePrices).toEqual([]);
   });
 });

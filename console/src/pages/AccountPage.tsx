@@ -53,7 +53,17 @@ export function AccountPage() {
               <Row label="Paid through" value={utc(a.billing.paidThrough)} />
               <Row label="Pending plan" value={a.billing.pendingPlan ?? '—'} />
               <Row label="Lapse reason" value={a.billing.lapseReason ?? '—'} />
-              <Row label="Stripe subscription" value={a.billing.stripeSubscriptionId ?? '—'} />
+              <Row label="In grace until" value={utc(a.billing.graceUntil)} />
+              <Row
+                label="Stripe subscription"
+                value={
+                  a.billing.subscription
+                    ? `${a.billing.subscription.id} · ${a.billing.subscription.status ?? 'status unknown'}${a.billing.subscription.plan ? ` · ${a.billing.subscription.plan}` : ''}${
+                        a.billing.subscription.currentPeriod ? ` · ${utc(a.billing.subscription.currentPeriod.start)} → ${utc(a.billing.subscription.currentPeriod.end)}` : ''
+                      }${a.billing.subscription.cancelAtPeriodEnd ? ' · cancels at period end' : ''}`
+                    : '—'
+                }
+              />
               <Row label="Loyalty" value={`${a.loyalty.months} paid months · ${a.loyalty.bonusPercent}% bonus${a.loyalty.next ? ` · next ${a.loyalty.next.bonusPercent}% at ${a.loyalty.next.months} months` : ''}`} />
             </Table.Tbody>
           </Table>
@@ -73,11 +83,15 @@ export function AccountPage() {
           empty="No payment."
           columns={[
             { header: 'Paid', cell: (p) => utc(p.paidAt) },
-            { header: 'Kind', cell: (p) => (p.kind === 'plan' ? `plan ${p.plan}` : 'token pack') },
+            { header: 'Kind', cell: (p) => `${p.kind === 'topup' ? 'token pack' : `${p.kind} ${p.plan ?? ''}`}${p.voided ? ' (voided)' : ''}` },
             { header: 'Amount', cell: (p) => money(p.amountCents, p.currency), num: true },
             { header: 'Tokens', cell: (p) => p.tokens, num: true },
             { header: 'Period', cell: (p) => (p.period ? `${utc(p.period.start)} → ${utc(p.period.end)}` : '—') },
-            { header: 'Refunded', cell: (p) => (p.refundedCents ? `${money(p.refundedCents, p.currency)} (−${p.tokensReversed} tokens)` : '—'), num: true },
+            {
+              header: 'Refunded',
+              cell: (p) => (p.refundedCents ? `${money(p.refundedCents, p.currency)} (−${p.tokensReversed + p.tokensCancelled} tokens)` : '—'),
+              num: true,
+            },
             { header: 'Stripe event', cell: (p) => <code>{p.stripeEventId}</code> },
           ]}
         />

@@ -31,16 +31,13 @@ type Draft = { name: string; monthlyTokens: number | string; rolloverMax: number
 
 function PlanEditor({ plan }: { plan: Plan }) {
   const client = useQueryClient();
-  // An engine that does not map Stripe prices to plans answers no stripePrices: the field is shown read-only.
-  const mapsPrices = plan.stripePrices !== undefined;
-  const initial: Draft = { ...plan, stripePrices: plan.stripePrices ?? [] };
-  const [draft, setDraft] = useState<Draft>(initial);
+  const [draft, setDraft] = useState<Draft>(plan);
   const set = <K extends keyof Draft>(k: K) => (v: Draft[K]) => setDraft((d) => ({ ...d, [k]: v }));
   const changes: Record<string, unknown> = {};
   if (draft.name !== plan.name) changes.name = draft.name;
   for (const k of ['monthlyTokens', 'rolloverMax', 'priceCents'] as const) if (Number(draft[k]) !== plan[k]) changes[k] = Number(draft[k]);
   if (draft.currency.toLowerCase() !== plan.currency) changes.currency = draft.currency;
-  if (mapsPrices && JSON.stringify(draft.stripePrices) !== JSON.stringify(plan.stripePrices)) changes.stripePrices = draft.stripePrices;
+  if (JSON.stringify([...draft.stripePrices].sort()) !== JSON.stringify([...plan.stripePrices].sort())) changes.stripePrices = draft.stripePrices;
   const save = useMutation({
     mutationFn: () => api<Plan>('PUT', `/admin/api/plans/${plan.id}`, changes),
     onSuccess: () => {
@@ -80,10 +77,9 @@ function PlanEditor({ plan }: { plan: Plan }) {
         <TagsInput
           mt="sm"
           label="Stripe prices"
-          description={mapsPrices ? 'price ids (price_…) or lookup keys that buy this plan; Enter adds one' : 'this engine does not map Stripe prices to plans yet'}
+          description="price ids (price_…) or lookup keys that buy this plan, each buying one plan; Enter adds one"
           value={draft.stripePrices}
           onChange={set('stripePrices')}
-          disabled={!mapsPrices}
           clearable
         />
         <Group mt="md">

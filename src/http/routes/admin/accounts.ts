@@ -8,6 +8,7 @@ import { listOpenHolds } from '../../../ledger/open-holds.js';
 import { releaseHold } from '../../../ledger/holds.js';
 import { getAccountView } from '../../../accounts/accounts.js';
 import { changePlanAsAdmin } from '../../../billing/admin-plan-change.js';
+import { billingRules } from '../../../billing/billing-rules.js';
 import { transactWithNotifications } from '../../../notify/delivery-jobs.js';
 import { planIdSchema, userIdSchema } from '../../../validation.js';
 import { adminActor } from '../../auth.js';
@@ -32,7 +33,7 @@ export const accountSummarySchema = z.object({
 
 const paymentSchema = z.object({
   id: z.number().int(),
-  kind: z.enum(['plan', 'topup']),
+  kind: z.enum(['plan', 'topup', 'proration']),
   plan: z.string().nullable(),
   tokens: z.number().int(),
   amountCents: z.number().int(),
@@ -41,6 +42,8 @@ const paymentSchema = z.object({
   paidAt: isoTime,
   refundedCents: z.number().int(),
   tokensReversed: z.number().int(),
+  tokensCancelled: z.number().int(),
+  voided: z.boolean(),
   stripeEventId: z.string(),
 });
 
@@ -70,7 +73,16 @@ export const accountOverviewSchema = accountViewSchema.extend({
     paidThrough: isoTime.nullable(),
     lapseReason: z.string().nullable(),
     pendingPlan: z.string().nullable(),
-    stripeSubscriptionId: z.string().nullable(),
+    graceUntil: isoTime.nullable(),
+    subscription: z
+      .object({
+        id: z.string(),
+        status: z.string().nullable(),
+        plan: z.string().nullable(),
+        currentPeriod: z.object({ start: isoTime, end: isoTime }).nullable(),
+        cancelAtPeriodEnd: z.boolean(),
+      })
+      .nullable(),
   }),
   payments: z.array(paymentSchema).describe('newest first'),
 });
@@ -185,7 +197,7 @@ export function adminAccountsRoutes(app: FastifyInstance, engine: Engine): void 
 
   mountRoute(app, r.changePlan, async ({ params, body, request }) => {
     const now = await engine.clock.now();
-    const change = await transactWithNotifications(engine, (trx) => changePlanAsAdmin(trx, params.userId, body.plan, adminActor(request), now));
+    const change = await transactWithNotifications(engine, (trx) => changePlanAsAdmin(trx, params.userId, body.plan, adminActor(request), now, billingRules(engine.config)));
     return {
       change: change.change,
       effectiveAt: change.effectiveAt.toISOString(),
