@@ -32,6 +32,9 @@ try {
   });
   await engine.admin('PUT', '/admin/api/pricing-rules/peak-coach', { match: { features: ['ai_interview_coach'] }, multiplier: 1.5, maxCost: 20 });
   await engine.admin('POST', '/admin/api/features', { key: '41_Offer_Compare.py', name: 'Offer Compare', cost: 12 });
+  for (const [plan, prices] of [['monthly_pro', ['price_monthly_pro', 'monthly_pro_2026']], ['annual_pro', ['price_annual_pro']], ['enterprise_pro', ['price_enterprise_pro']]] as const) {
+    await engine.admin('PUT', `/admin/api/plans/${plan}`, { stripePrices: prices });
+  }
   await engine.admin('PUT', '/admin/api/features/resume_upload', { cost: 4 });
   await deliver(engine, tokenCheckout({ userId: 'someone-new', tokens: 50, amount: 500 }));
   const { body: found } = await engine.admin('GET', '/admin/api/accounts?plan=monthly_pro&limit=1');
