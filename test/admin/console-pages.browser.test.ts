@@ -14,6 +14,8 @@ describe('every page of the admin console, under the admin CSP, at 1280 px and o
     await engine.api('POST', '/v1/accounts', { userId: 'ana', plan: 'monthly_pro' });
     await engine.api('POST', '/v1/usage', { userId: 'ana', feature: 'resume_upload', idempotencyKey: 'p-1' });
     await settled(engine, 'p-1');
+    // so that every kind of control is on a page: a plan's Stripe prices are removable pills
+    await engine.admin('PUT', '/admin/api/plans/monthly_pro', { stripePrices: ['price_monthly_pro'] });
     browser = await launchChromium();
   });
   afterAll(async () => {
