@@ -1,6 +1,10 @@
 #!/usr/bin/env node
-// The operators' CLI (`npx tokens ...`): the engine is TypeScript run through tsx, so register it first.
-import { register } from 'tsx/esm/api';
+// The operators' CLI (`npx tokens ...`): runs the compiled engine in dist/ (npm install and npm run build make it).
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const cli = new URL('../dist/src/cli/main.js', import.meta.url);
+if (!existsSync(cli)) {
+  console.error('tokens: there is no build in dist/: run `npm run build` first');
+  process.exit(1);
+}
+await import(cli.href);

@@ -6,7 +6,7 @@ import { createLogger } from '../src/log.js';
 import { createEngine, closeEngine, type Engine } from '../src/engine.js';
 import { checkPostgres, checkRedis, migrateAndSeed } from '../src/startup.js';
 
-/** Runs one worker as its own process when its file is the entry point (`tsx workers/usage.ts`). */
+/** Runs one worker as its own process when its file is the entry point (`node dist/workers/usage.js`). */
 export function runStandalone(moduleUrl: string, name: string, start: (engine: Engine) => Worker): void {
   const entry = process.argv[1];
   if (!entry || realpathSync(entry) !== realpathSync(fileURLToPath(moduleUrl))) return;

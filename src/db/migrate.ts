@@ -1,25 +1,15 @@
-import { readdir } from 'node:fs/promises';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { Migrator, type Migration, type MigrationProvider } from 'kysely';
+import { fileURLToPath } from 'node:url';
+import { FileMigrationProvider, Migrator } from 'kysely';
 import type { Db } from './database.js';
 
-const migrationsDir = fileURLToPath(new URL('../../migrations/', import.meta.url));
+// migrations/ sits beside src/ both in the source tree and in the build (dist/migrations, compiled to .js).
+const migrationFolder = fileURLToPath(new URL('../../migrations/', import.meta.url));
 
-/** Migrations are TypeScript files in migrations/, applied in name (date) order, forward only. */
-class FolderMigrationProvider implements MigrationProvider {
-  async getMigrations(): Promise<Record<string, Migration>> {
-    const files = (await readdir(migrationsDir)).filter((f) => /^\d{4}-\d\d-\d\dT\d{4}_.*\.ts$/.test(f)).sort();
-    const migrations: Record<string, Migration> = {};
-    for (const file of files) {
-      migrations[file.replace(/\.ts$/, '')] = (await import(pathToFileURL(path.join(migrationsDir, file)).href)) as Migration;
-    }
-    return migrations;
-  }
-}
-
+/** Applies the migrations in migrations/ in name (date) order, forward only; returns those it applied. */
 export async function migrateToLatest(db: Db): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new FolderMigrationProvider() });
+  const migrator = new Migrator({ db, provider: new FileMigrationProvider({ fs, path, migrationFolder }) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
