@@ -100,6 +100,8 @@ export class ApplyLag {
     clearTimeout(this.timer);
     await this.polling;
     await this.db.end();
+    // What the poll failed with, as it was thrown.
+    // oxlint-disable-next-line typescript/only-throw-error
     if (this.failure) throw this.failure;
     this.window();
     return { every: this.every, pollMs: this.pollMs, seen: spread(this.all.seen), settledAt: spread(this.all.settledAt), unsettled: this.pending.size };

@@ -76,7 +76,11 @@ export function measureSoak(minutes: number, connections: number, sampleSeconds 
     step('soak: opening 200 accounts and warming up for 5 s');
     const accounts = await openLoadAccounts(engine, 'soak', 200, minutes * 60 + 60);
     const warm = await new LedgerProgress(engine.config.databaseUrl, accounts.userIds, accounts.cost).start();
-    await warm.waitFor((await runHttpLoad({ ...usageLoad(engine, accounts.userIds, 'warmup'), connections, seconds: 5 })).requests).finally(() => warm.end());
+    try {
+      await warm.waitFor((await runHttpLoad({ ...usageLoad(engine, accounts.userIds, 'warmup'), connections, seconds: 5 })).requests);
+    } finally {
+      await warm.end();
+    }
 
     const redis = new Redis(iso.redisUrl);
     const progress = new LedgerProgress(engine.config.databaseUrl, accounts.userIds, accounts.cost);

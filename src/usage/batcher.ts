@@ -37,6 +37,8 @@ export class UsageBatcher {
       const buffer = this.shards.get(shard) ?? { events: [], waiters: [] };
       this.shards.set(shard, buffer);
       buffer.events.push(...list);
+      // The waiters share what the enqueue failed with, whatever it threw.
+      // oxlint-disable-next-line typescript/prefer-promise-reject-errors
       const done = new Promise<void>((resolve, reject) => buffer.waiters.push((error) => (error ? reject(error) : resolve())));
       if (buffer.events.length >= this.opts.maxEvents) void this.flushShard(shard);
       return done;

@@ -117,7 +117,8 @@ export class UsageIntake {
     const pipeline = redis.pipeline();
     const records = events.map((e) => {
       const record: InFlightRecord = { h: payloadHash(e), o: e.occurredAt ? new Date(e.occurredAt).toISOString() : now.toISOString(), f: e.feature, u: e.userId };
-      (pipeline as unknown as typeof redis).claimUsageKey(this.redisKey(e.idempotencyKey), JSON.stringify(record), this.deps.idempotencyTtlSeconds);
+      // Queued on the pipeline (typed as the client for its custom command); exec() returns the results.
+      void (pipeline as unknown as typeof redis).claimUsageKey(this.redisKey(e.idempotencyKey), JSON.stringify(record), this.deps.idempotencyTtlSeconds);
       return record;
     });
     const results = (await pipeline.exec()) ?? [];

@@ -81,7 +81,7 @@ describe('the reconcile job checks the ledger\'s invariants, reports what breaks
 
     // Reported: the admin alerts list, the gauge, the admin webhook.
     const listed = await alerts();
-    expect(listed.map((a) => a.rule).sort()).toEqual(['reconcile:balance_grants', 'reconcile:balance_ledger']);
+    expect(listed.map((a): string => a.rule).sort()).toEqual(['reconcile:balance_grants', 'reconcile:balance_ledger']);
     expect(listed.find((a) => a.rule === 'reconcile:balance_ledger')).toMatchObject({
       userId: 'ada',
       observed: before + 5,
