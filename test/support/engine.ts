@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
@@ -118,6 +119,14 @@ export async function cleanup(databaseUrl: string, redisUrl: string, prefix: str
   }
 }
 
+/**
+ * Thrown by a `waitFor` check to stop waiting at once: what it waits for can no longer happen as hoped
+ * (a job failed). Any other error is taken as "not yet" until the deadline.
+ */
+export class WaitAborted extends Error {
+  override name = 'WaitAborted';
+}
+
 /** Polls until `check` returns a value other than undefined/false, or fails after `timeoutMs`. */
 export async function waitFor<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -127,35 +136,54 @@ export async function waitFor<T>(check: () => Promise<T | undefined | false>, wh
       const value = await check();
       if (value !== undefined && value !== false) return value;
     } catch (error) {
+      if (error instanceof WaitAborted) throw new Error(`gave up waiting for ${what}: ${error.message}`, { cause: error });
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
 
-/** Waits until the usage event with this key has settled (applied or rejected) and returns its status. */
-export async function settled(engine: Pick<TestEngine, 'api'>, key: string, timeoutMs?: number) {
+/** Why a usage job carrying this key failed an attempt, if one did (it waits to be retried, or gave up). */
+async function failedUsageJob(queue: Queue, key: string): Promise<string | undefined> {
+  const counts = await queue.getJobCounts('failed', 'delayed');
+  if (!counts.failed && !counts.delayed) return undefined;
+  const jobs = await queue.getJobs(['failed', 'delayed']);
+  const job = jobs.find((j) => j.failedReason && (j.data as { events?: Array<{ idempotencyKey: string }> }).events?.some((e) => e.idempotencyKey === key));
+  return job?.failedReason;
+}
+
+/**
+ * Waits until the usage event with this key has settled (applied or rejected) and returns its status;
+ * a usage job carrying it that fails ends the wait at once, with the job's reason.
+ */
+export async function settled(engine: Pick<TestEngine, 'api' | 'running'>, key: string, timeoutMs?: number) {
   return waitFor(
     async () => {
       const r = await engine.api('GET', `/v1/usage/${encodeURIComponent(key)}`);
-      return r.status === 200 && r.body.status !== 'queued' ? r.body : undefined;
+      if (r.status === 200 && r.body.status !== 'queued') return r.body;
+      const failure = await failedUsageJob(engine.running.engine.queues.usage, key);
+      if (failure) throw new WaitAborted(`a usage job carrying it failed: ${failure}`);
+      return undefined;
     },
     `usage ${key} to settle`,
     timeoutMs,
   );
 }
 
+/** Waits until the job has finished and returns what it returned; a failed attempt ends the wait at once. */
+export async function jobFinished(queue: Queue, jobId: string, what: string): Promise<unknown> {
+  return waitFor(async () => {
+    // One read of the job's hash: its return value and finishedOn are written together.
+    const job = await queue.getJob(jobId);
+    if (job?.failedReason) throw new WaitAborted(`${what} failed (attempt ${job.attemptsMade}): ${job.failedReason}`);
+    return job?.finishedOn ? (job.returnvalue ?? {}) : undefined;
+  }, `${what} to complete`);
+}
+
 /** Runs a scheduled job through the admin API and waits until its worker has finished it. */
 export async function runJob(engine: TestEngine, name: string, asOf?: string): Promise<unknown> {
   const r = await engine.admin('POST', `/admin/api/jobs/${name}/run`, asOf ? { asOf } : {});
   if (r.status !== 202) throw new Error(`run ${name}: ${JSON.stringify(r.body)}`);
-  const queue = engine.running.engine.queues.scheduled;
-  return waitFor(async () => {
-    // Read the state first, then the job: a job read before it completed carries no return value.
-    const state = await queue.getJobState(r.body.jobId);
-    if (state === 'failed') throw new Error(`job ${name} failed: ${(await queue.getJob(r.body.jobId))?.failedReason}`);
-    if (state !== 'completed') return undefined;
-    return (await queue.getJob(r.body.jobId))?.returnvalue ?? {};
-  }, `job ${name} to complete`);
+  return jobFinished(engine.running.engine.queues.scheduled, r.body.jobId, `job ${name}`);
 }
