@@ -1,37 +1,117 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Engine } from '../engine.js';
-import { scheduledJobs } from './scheduled-jobs.js';
+import { scheduledJobs, type ScheduledJobDefinition } from './scheduled-jobs.js';
 import { requireAsOfNotInFuture } from './as-of.js';
 
+const MINUTE = 60_000;
+/** How far back a scheduler looks for a due run it has not seen fire: the longest gap between two runs. */
+const LOOKBACK = 8 * 24 * 60 * MINUTE;
+
 /**
- * Fires each schedule once however many scheduler processes run: the first to take the Redis lock for
- * a (job, minute) slot enqueues it, under a job id made of the same slot, so a second add is a no-op too.
- * The job itself reads the engine's clock when it runs, so a catching-up scheduler does the right thing.
+ * Claims a run: records `slot` as the job's latest run unless it already is (or a later one is), so that
+ * of many schedulers, and of a scheduler and its restarted self, one fires each run. ISO instants of one
+ * length sort as text in time order.
  */
-export function startScheduler(engine: Engine): { stop(): Promise<void> } {
-  const tasks: ScheduledTask[] = [];
-  for (const [name, def] of Object.entries(scheduledJobs)) {
-    if (!def.cron) continue;
-    const task = cron.schedule(
-      def.cron,
-      async () => {
-        const slot = new Date(Math.floor(Date.now() / 60_000) * 60_000).toISOString();
+const claimRun = `local last = redis.call('GET', KEYS[1])
+if last and last >= ARGV[1] then return nil end
+redis.call('SET', KEYS[1], ARGV[1])
+return last or ''`;
+/** Gives a claim back (if it is still the latest) when its job could not be queued, so the next tick retries. */
+const releaseRun = `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
+end
+return 0`;
+
+export interface FiredRun {
+  job: string;
+  /** The minute the run was due at (node-cron's schedule, in UTC). */
+  slot: string;
+  jobId: string;
+}
+
+export interface Scheduler {
+  /**
+   * One tick at the minute of `at`: each schedule fires its latest run due at or before that minute that
+   * no scheduler has fired yet. A run missed while no scheduler was up (the engine down at 03:17) fires at
+   * the next tick, once; however many runs were missed, only the latest fires.
+   */
+  tick(at: Date): Promise<FiredRun[]>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The schedules without a trigger: whoever holds it decides when it ticks (node-cron in startScheduler,
+ * a test with the minutes it chooses). The job itself reads the engine's clock when it runs.
+ */
+export function createScheduler(engine: Engine, jobs: Record<string, ScheduledJobDefinition> = scheduledJobs): Scheduler {
+  const schedules = Object.entries(jobs).flatMap(([name, def]) =>
+    def.cron ? [{ name, matcher: cron.createTask(def.cron, () => {}, { timezone: 'UTC', name: `tokens-match-${name}` }) }] : [],
+  );
+  // The minute up to which this scheduler has looked for runs, per job: after its first tick, a tick
+  // looks only at the minutes since the one before.
+  const lookedUpTo = new Map<string, number>();
+
+  const latestDue = (matcher: ScheduledTask, after: number, minute: number): number | undefined => {
+    for (let t = minute; t > after; t -= MINUTE) if (matcher.match(new Date(t))) return t;
+    return undefined;
+  };
+
+  const fire = async (name: string, slot: string): Promise<FiredRun | undefined> => {
+    const key = `${engine.config.queuePrefix}:schedule:${name}`;
+    const previous = (await engine.redis.eval(claimRun, 1, key, slot)) as string | null;
+    if (previous === null) return undefined; // fired already, by this scheduler or another
+    const jobId = `${name}-${slot.replaceAll(':', '')}`;
+    try {
+      await engine.queues.scheduled.add(name, { name }, { jobId, attempts: 5 });
+    } catch (error) {
+      await engine.redis.eval(releaseRun, 1, key, slot, previous).catch(() => undefined);
+      throw error;
+    }
+    engine.log.debug({ job: name, slot }, 'schedule fired');
+    return { job: name, slot, jobId };
+  };
+
+  return {
+    async tick(at) {
+      const minute = Math.floor(at.getTime() / MINUTE) * MINUTE;
+      const fired: FiredRun[] = [];
+      for (const { name, matcher } of schedules) {
+        const after = Math.max(lookedUpTo.get(name) ?? -Infinity, minute - LOOKBACK);
+        const due = latestDue(matcher, after, minute);
         try {
-          const won = await engine.redis.set(`${engine.config.queuePrefix}:schedule:${name}:${slot}`, process.pid, 'EX', 3600, 'NX');
-          if (won !== 'OK') return;
-          await engine.queues.scheduled.add(name, { name }, { jobId: `${name}-${slot.replaceAll(':', '')}`, attempts: 5 });
-          engine.log.debug({ job: name, slot }, 'schedule fired');
+          const run = due === undefined ? undefined : await fire(name, new Date(due).toISOString());
+          if (run) fired.push(run);
+          lookedUpTo.set(name, Math.max(minute, lookedUpTo.get(name) ?? -Infinity));
         } catch (error) {
           engine.log.warn({ err: error, job: name }, 'schedule could not fire; the next tick catches up');
         }
-      },
-      { timezone: 'UTC', name: `tokens-${name}` },
-    );
-    tasks.push(task);
-  }
-  return {
+      }
+      return fired;
+    },
     async stop() {
-      await Promise.all(tasks.map((t) => t.stop()));
+      await Promise.all(schedules.map(async ({ matcher }) => matcher.destroy()));
+    },
+  };
+}
+
+/** The schedules, ticked by node-cron every minute (a tick still running when the next is due is not doubled). */
+export function startScheduler(engine: Engine, jobs?: Record<string, ScheduledJobDefinition>): Scheduler {
+  const scheduler = createScheduler(engine, jobs);
+  let ticking: Promise<unknown> = Promise.resolve();
+  const task = cron.schedule(
+    '* * * * *',
+    (context) => {
+      ticking = scheduler.tick(context.date);
+      return ticking;
+    },
+    { timezone: 'UTC', name: 'tokens-scheduler', noOverlap: true },
+  );
+  return {
+    tick: (at) => scheduler.tick(at),
+    async stop() {
+      await task.destroy();
+      await ticking;
+      await scheduler.stop();
     },
   };
 }

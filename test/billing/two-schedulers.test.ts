@@ -1,58 +1,61 @@
-import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, API_KEY, call, cleanup, isolation, waitFor } from '../support/engine.js';
-import { spawnEngine, type EngineProcess } from '../support/processes.js';
+import { createEngine, closeEngine, type Engine } from '../../src/engine.js';
+import { createLogger } from '../../src/log.js';
+import { createScheduler, type Scheduler } from '../../src/jobs/scheduler.js';
+import { scheduledJobs } from '../../src/jobs/scheduled-jobs.js';
+import { startTestEngine, waitFor, type TestEngine } from '../support/engine.js';
 
-describe('two scheduler processes: each renewal is allocated once', () => {
-  const iso = isolation();
-  const processes: EngineProcess[] = [];
-  let urls: string[] = [];
-  const api = (i: number, method: string, path: string, body?: unknown) => call<any>(urls[i % 2]!, API_KEY, method, path, body);
+describe('two schedulers: each renewal is allocated once', () => {
+  let engine: TestEngine;
+  // A second engine's own connections to the same database and Redis, as a second scheduler process has.
+  let second: Engine;
+  let schedulers: Scheduler[] = [];
   const users = ['ivy', 'jon', 'kim', 'lou', 'max', 'ned'];
+  const scheduled = Object.entries(scheduledJobs).flatMap(([name, def]) => (def.cron ? [name] : []));
 
   beforeAll(async () => {
-    // Both run every role: API, workers and a scheduler whose cron fires at the same second in each.
-    const env = { ...iso.env, TOKENS_ROLES: 'api,workers,scheduler' };
-    processes.push(await spawnEngine(env));
-    processes.push(await spawnEngine(env));
-    urls = processes.map((p) => `http://127.0.0.1:${p.port}`);
+    engine = await startTestEngine();
+    second = await createEngine(engine.config, createLogger('error'));
+    schedulers = [createScheduler(engine.running.engine), createScheduler(second)];
   });
   afterAll(async () => {
-    await Promise.all(processes.map((p) => p.stop()));
-    await cleanup(iso.databaseUrl, iso.redisUrl, iso.prefix);
+    await Promise.all(schedulers.map((s) => s.stop()));
+    if (second) await closeEngine(second);
+    await engine?.stop();
   });
 
-  it('the next minute tick of both schedulers renews every ended period once', { timeout: 150_000 }, async () => {
-    await call(urls[0]!, ADMIN_KEY, 'POST', '/admin/api/clock', { now: '2027-01-05T00:00:00Z' });
-    for (const [i, userId] of users.entries()) {
-      expect((await api(i, 'POST', '/v1/accounts', { userId, plan: 'monthly_pro' })).status).toBe(201);
+  it('the same minute ticking in both schedulers fires every schedule once and renews every ended period once', async () => {
+    await engine.setClock('2027-01-05T00:00:00Z');
+    for (const userId of users) {
+      expect((await engine.api('POST', '/v1/accounts', { userId, plan: 'monthly_pro' })).status).toBe(201);
     }
-    await call(urls[1]!, ADMIN_KEY, 'POST', '/admin/api/clock', { now: '2027-02-05T00:00:00Z' });
+    await engine.setClock('2027-02-05T00:00:00Z');
 
-    // No operator run: only the cron schedules, at the next real minute.
-    const renewed = await waitFor(
-      async () => {
-        const accounts = await Promise.all(users.map((u, i) => api(i, 'GET', `/v1/accounts/${u}`)));
-        return accounts.every((a) => a.body.period.start === '2027-02-05T00:00:00.000Z') ? accounts.map((a) => a.body) : undefined;
-      },
-      'both schedulers to renew every account',
-      90_000,
-    );
+    // Both tick the same minute at once, as two processes' node-cron would.
+    const minute = new Date('2027-02-05T00:00:00Z');
+    const fired = (await Promise.all(schedulers.map((s) => s.tick(minute)))).flat();
+    expect(fired.map((r) => r.job).sort()).toEqual([...scheduled].sort());
+    expect(fired.find((r) => r.job === 'renewals')).toEqual({ job: 'renewals', slot: '2027-02-05T00:00:00.000Z', jobId: 'renewals-2027-02-05T000000.000Z' });
+
+    const renewed = await waitFor(async () => {
+      const accounts = await Promise.all(users.map((u) => engine.api('GET', `/v1/accounts/${u}`)));
+      return accounts.every((a) => a.body.period.start === '2027-02-05T00:00:00.000Z') ? accounts.map((a) => a.body) : undefined;
+    }, 'the scheduled renewals to renew every account');
     expect(renewed.every((a) => a.balance === 100 && a.allocatedThisPeriod === 100)).toBe(true);
 
-    for (const [i, userId] of users.entries()) {
-      const entries = (await api(i, 'GET', `/v1/accounts/${userId}/ledger`)).body.entries;
+    for (const userId of users) {
+      const entries = (await engine.api('GET', `/v1/accounts/${userId}/ledger`)).body.entries;
       expect(entries.filter((e: any) => e.kind === 'grant').map((e: any) => e.occurredAt)).toEqual([
         '2027-02-05T00:00:00.000Z',
         '2027-01-05T00:00:00.000Z',
       ]);
     }
-    const renewals = new Queue('renewal', { connection: { url: iso.redisUrl }, prefix: iso.prefix });
-    try {
-      const jobs = await renewals.getJobs(['completed', 'active', 'waiting', 'delayed', 'failed']);
-      expect(jobs.map((j) => j.id).sort()).toEqual(users.map((u) => `renewal-${u}-0`));
-    } finally {
-      await renewals.close();
-    }
+    const jobs = await engine.running.engine.queues.renewal.getJobs(['completed', 'active', 'waiting', 'delayed', 'failed']);
+    expect(jobs.map((j) => j.id ?? '').sort()).toEqual(users.map((u) => `renewal-${u}-0`));
+
+    // The same minute again fires nothing; the next fires what runs every minute, once.
+    expect((await Promise.all(schedulers.map((s) => s.tick(minute)))).flat()).toEqual([]);
+    const next = (await Promise.all(schedulers.map((s) => s.tick(new Date('2027-02-05T00:01:00Z'))))).flat();
+    expect(next.map((r) => r.job).sort()).toEqual(scheduled.filter((name) => scheduledJobs[name]!.cron === '* * * * *').sort());
   });
 });
