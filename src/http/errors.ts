@@ -3,7 +3,8 @@ import type { z } from 'zod';
 import { DependencyUnavailable, EngineError, type ErrorCode } from '../errors.js';
 import { describeIssues } from '../validation.js';
 
-const statusOf: Partial<Record<ErrorCode, number>> = {
+// Every code has its status: a new ErrorCode without one does not compile.
+const statusOf: Record<ErrorCode, number> = {
   validation_failed: 400,
   unknown_feature: 400,
   unknown_plan: 400,
@@ -31,11 +32,12 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   dependency_unavailable: 503,
   webhook_not_configured: 503,
   console_not_built: 503,
+  internal_error: 500,
 };
 
-/** The status an error code answers with (a code not listed is a client's mistake: 400). */
+/** The status an error code answers with. */
 export function statusOfCode(code: ErrorCode): number {
-  return statusOf[code] ?? 400;
+  return statusOf[code];
 }
 
 /** Parses untrusted input; a failure is a 400 naming each field and what is wrong with it. */
@@ -78,7 +80,7 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | EngineError, request, reply) => {
     const known = error instanceof EngineError ? error : asDependencyError(error);
     if (known) {
-      const status = statusOf[known.code] ?? 400;
+      const status = statusOf[known.code];
       if (status >= 500) request.log.warn({ err: error }, known.message);
       return reply.status(status).send(errorBody(known.code, known.message, known.details));
     }
