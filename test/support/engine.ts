@@ -5,16 +5,16 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { runEngine, type RunningEngine } from '../../src/run.js';
 import { dropDatabase } from '../../src/db/ensure-database.js';
+import { SHARED_PG, cloneTemplate } from './databases.js';
 
 export const API_KEY = 'test-api-key';
 export const ADMIN_KEY = 'test-admin-key';
-const PG = process.env.TEST_PG_URL ?? 'postgres://127.0.0.1:5432';
 const REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** A database name and a BullMQ prefix of this test's own, so runs and files never see each other. */
 export function isolation(): { databaseUrl: string; redisUrl: string; prefix: string; env: Record<string, string> } {
   const id = `${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-  const databaseUrl = `${PG}/tokens_test_${id}`;
+  const databaseUrl = `${SHARED_PG}/tokens_test_${id}`;
   const prefix = `tt_${id}`;
   return {
     databaseUrl,
@@ -75,6 +75,7 @@ export async function call<T>(baseUrl: string, key: string | null, method: strin
 export async function startTestEngine(overrides: Record<string, string> = {}): Promise<TestEngine> {
   const iso = isolation();
   const config = loadConfig({ ...iso.env, ...overrides });
+  await cloneTemplate(config.databaseUrl);
   const running = await runEngine(config, createLogger(config.logLevel));
   const baseUrl = `http://127.0.0.1:${running.port}`;
   const engine: TestEngine = {

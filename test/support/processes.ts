@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { cloneTemplate } from './databases.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-// One OS process per engine (no tsx wrapper in between), so signals reach the engine itself.
-const nodeArgs = ['--import', 'tsx', 'src/main.ts'];
+// What `npm start` runs: the build (test/support/global-setup.ts makes it), one OS process per engine
+// with nothing in between, so signals reach the engine itself.
+const nodeArgs = ['dist/src/main.js'];
 
 export interface EngineProcess {
   child: ChildProcess;
@@ -17,6 +19,7 @@ export interface EngineProcess {
 
 /** Runs `npm start`'s entry point as a separate OS process with the given environment and roles. */
 export async function spawnEngine(env: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<EngineProcess> {
+  if (env.DATABASE_URL) await cloneTemplate(env.DATABASE_URL);
   const child = spawn(process.execPath, nodeArgs, {
     cwd: root,
     // The readiness line is logged at info.
@@ -60,6 +63,7 @@ export async function spawnEngine(env: Record<string, string>, opts: { timeoutMs
 
 /** Runs the engine's entry expecting it to fail at start; resolves with its exit code and output. */
 export async function runToExit(env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
+  if (env.DATABASE_URL) await cloneTemplate(env.DATABASE_URL);
   const child = spawn(process.execPath, nodeArgs, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
