@@ -1,7 +1,40 @@
+import { once } from 'node:events';
+import { request } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { API_KEY, call, cleanup, isolation, waitFor } from '../support/engine.js';
 import { runToExit, spawnEngine, type EngineProcess } from '../support/processes.js';
 import { closedPort } from '../support/ports.js';
+
+/**
+ * A POST whose body waits: `received` resolves once the engine has read the headers and answered
+ * 100 Continue (the request is in flight there), `finish` sends the body and resolves with the answer.
+ */
+function heldRequest(port: number, path: string, body: unknown) {
+  const json = JSON.stringify(body);
+  const req = request({
+    host: '127.0.0.1',
+    port,
+    path,
+    method: 'POST',
+    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(json), expect: '100-continue' },
+  });
+  const answer = new Promise<{ status: number; body: unknown }>((resolve, reject) => {
+    req.once('response', (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+    });
+    req.once('error', reject);
+  });
+  req.flushHeaders();
+  return {
+    received: Promise.race([once(req, 'continue'), answer.then((a) => Promise.reject(new Error(`answered before the body: ${JSON.stringify(a)}`)))]),
+    finish: () => {
+      req.end(json);
+      return answer;
+    },
+  };
+}
 
 describe('start-up and shutdown', () => {
   const iso = isolation();
@@ -39,7 +72,7 @@ describe('start-up and shutdown', () => {
     expect(output).toContain('TOKENS_ROLES');
   });
 
-  it('SIGTERM drains: every event answered 202 is applied exactly once', async () => {
+  it('SIGTERM drains: a request in flight is finished, and every event answered 202 is applied exactly once', async () => {
     const engine = await spawnEngine(iso.env);
     started.push(engine);
     const base = `http://127.0.0.1:${engine.port}`;
@@ -52,11 +85,20 @@ describe('start-up and shutdown', () => {
         if (r.status === 202) accepted.push(...r.body.results.map((x: any) => x.idempotencyKey));
       }, () => undefined),
     );
-    await new Promise((r) => setTimeout(r, 30));
-    const exit = await engine.stop('SIGTERM');
+    // A request the engine cannot finish until the test lets it: its headers are sent, its body is not.
+    const held = heldRequest(engine.port!, '/v1/usage', { userId: 'drain', feature: 'profile_basic', idempotencyKey: 'held' });
+    await held.received; // the engine answered 100 Continue: the request is in its hands
+
+    const exit = engine.stop('SIGTERM');
+    await waitFor(async () => engine.output.some((line) => line.includes('draining')), 'the engine to start draining');
+    // It has stopped taking connections, and it waits for the request it holds.
+    await expect(fetch(`${base}/health`)).rejects.toThrow();
+    expect(engine.child.exitCode).toBeNull();
+    const answer = await held.finish();
+    expect(answer).toMatchObject({ status: 202, body: { status: 'queued', idempotencyKey: 'held' } });
+    expect(await exit).toBe(0);
     await Promise.all(sends);
-    expect(exit).toBe(0);
-    expect(accepted.length).toBeGreaterThan(0);
+    accepted.push('held');
 
     // Whatever was accepted but not yet applied waits in Redis for the next worker.
     const next = await spawnEngine(iso.env);
@@ -67,5 +109,6 @@ describe('start-up and shutdown', () => {
       return r.body.usedThisPeriod === accepted.length ? r.body : undefined;
     }, `${accepted.length} accepted uses to be applied`);
     expect(account.balance).toBe(1000 - accepted.length);
+    expect((await call<any>(base2, API_KEY, 'GET', '/v1/usage/held')).body).toMatchObject({ status: 'applied' });
   });
 });
