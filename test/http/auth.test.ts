@@ -35,8 +35,8 @@ describe('keys: services use API keys, admins use admin keys', () => {
     ['GET', '/admin/queues/api/queues'],
   ];
 
-  it.each(serviceRoutes)('%s %s refuses a missing or wrong key with 401', async (method, path, body) => {
-    for (const key of [null, 'wrong', ADMIN_KEY.slice(0, -1)]) {
+  it.each(serviceRoutes)('%s %s refuses no key, a wrong key and an admin key with 401', async (method, path, body) => {
+    for (const key of [null, 'wrong', ADMIN_KEY, API_KEY.slice(0, -1)]) {
       const r = await call<any>(engine.baseUrl, key, method, path, body);
       expect(r.status).toBe(401);
       expect(r.body.error.code).toBe('unauthorized');
