@@ -57,7 +57,12 @@ describe('token warnings: 90, 95 and 100 percent, once each, as signed webhooks'
     expect(new Set(acked.map((r) => r.id)).size).toBe(3);
     expect(sent.map((r) => [r.id, r.status])).toEqual(acked.flatMap((a) => [[a.id, 500], [a.id, 204]]));
 
-    const outbox = await engine.admin('GET', '/admin/api/notifications?userId=ada');
+    // The receiver's acknowledgement comes before the engine records the delivery: wait for that record.
+    const outbox = await waitFor(async () => {
+      const r = await engine.admin('GET', '/admin/api/notifications?userId=ada');
+      const deliveries = r.body.notifications.flatMap((n: any) => n.deliveries);
+      return deliveries.length === 3 && deliveries.every((d: any) => d.status !== 'pending') ? r : undefined;
+    }, 'the engine to record the three deliveries');
     expect(outbox.body.notifications).toHaveLength(3);
     expect(outbox.body.notifications.map((n: any) => n.id).sort()).toEqual(acked.map((a) => a.id).sort());
     expect(outbox.body.notifications.flatMap((n: any) => n.deliveries)).toEqual(
