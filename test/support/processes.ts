@@ -20,10 +20,19 @@ export interface EngineProcess {
 /** Runs `npm start`'s entry point as a separate OS process with the given environment and roles. */
 export async function spawnEngine(env: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<EngineProcess> {
   if (env.DATABASE_URL) await cloneTemplate(env.DATABASE_URL);
-  const child = spawn(process.execPath, nodeArgs, {
-    cwd: root,
+  return startEngineCommand([process.execPath, ...nodeArgs], { cwd: root, env, timeoutMs: opts.timeoutMs });
+}
+
+/**
+ * Runs a command that starts the engine (its entry point, or `npm start` in an installed copy) and
+ * resolves once the engine says it runs; the database is left to the engine to create and migrate.
+ */
+export async function startEngineCommand(command: string[], opts: { cwd: string; env: Record<string, string>; timeoutMs?: number | undefined }): Promise<EngineProcess> {
+  const [file, ...args] = command;
+  const child = spawn(file!, args, {
+    cwd: opts.cwd,
     // The readiness line is logged at info.
-    env: { ...process.env, ...env, LOG_LEVEL: process.env.CHILD_LOG_LEVEL ?? 'info' },
+    env: { ...process.env, ...opts.env, LOG_LEVEL: process.env.CHILD_LOG_LEVEL ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
