@@ -4,8 +4,9 @@
 // removed (a deleted migration must not live on in dist/migrations). The admin console has its own build
 // (scripts/build-console.mjs, into console/dist), which the engine finds from the package root.
 //
-// A production install (`npm ci --omit=dev`) cannot build: it runs the dist/ it is given, so there this
-// leaves dist/ alone. It fails only when asked to start (`npm start`) with no build at all.
+// `npm start` (prestart), `npm run bench` (prebench) and the tests' global setup run it, so a change to the
+// source is always what runs. A production install (`npm ci --omit=dev`) cannot build: it runs the dist/
+// it is given, so there this leaves dist/ alone, and fails only if there is none.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -23,9 +24,8 @@ if (missing.length > 0) {
     console.log('build: no dev dependencies here (a production install): running the build in dist/ as it is');
     process.exit(0);
   }
-  console.error(`build: no dev dependencies here (${missing.length} of ${Object.keys(devDependencies).length} missing: installed with --omit=dev?) and no build in dist/: copy the build output into dist/, or run npm install to make one`);
-  // Installing comes before copying the build in; only a start without a build is an error.
-  process.exit(process.env.npm_lifecycle_event === 'prepare' ? 0 : 1);
+  console.error(`build: no dev dependencies here (${missing.length} of ${Object.keys(devDependencies).length} missing: installed with --omit=dev?) and no build in dist/: copy the build output into dist/, or npm install (with dev dependencies) and npm run build`);
+  process.exit(1);
 }
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 

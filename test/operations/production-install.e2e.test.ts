@@ -30,11 +30,10 @@ describe('a production install: npm ci --omit=dev in a clean copy, then the buil
       mkdirSync(dirname(join(copy, file)), { recursive: true });
       cpSync(join(root, file), join(copy, file));
     }
-    const install = await run('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: copy, maxBuffer: 16 * 1024 * 1024 });
+    await run('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: copy, maxBuffer: 16 * 1024 * 1024 });
     expect(existsSync(join(copy, 'node_modules', 'fastify'))).toBe(true);
     expect(existsSync(join(copy, 'node_modules', 'tsx'))).toBe(false);
     expect(existsSync(join(copy, 'node_modules', 'vitest'))).toBe(false);
-    expect(install.stdout + install.stderr).toContain('no build in dist/'); // prepare had nothing to build with
     cpSync(join(root, 'dist'), join(copy, 'dist'), { recursive: true }); // the build output (test/support/global-setup.ts made it)
 
     const env = { ...iso.env, NODE_ENV: 'production', TOKENS_TEST_CLOCK: 'off' };
