@@ -46,9 +46,9 @@ interface EngineProcess {
   exited: Promise<number | null>;
 }
 
-/** `npm start`'s entry point as its own OS process (node --import tsx, so signals reach the engine itself). */
+/** What `npm start` runs (the build; prebench makes it) as its own OS process, so signals reach the engine itself. */
 function spawnRole(env: Record<string, string>): EngineProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['dist/src/main.js'], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
