@@ -37,8 +37,9 @@ export default defineConfig({
           : {
               // Builds dist/ and the template database, once per run (test/support/global-setup.ts).
               globalSetup: ['test/support/global-setup.ts'],
-              // Kysely's FileMigrationProvider imports migrations with Node's own import(): tsx lets it read .ts.
-              execArgv: ['--import', 'tsx'],
+              // Kysely's FileMigrationProvider imports each migration with import(): inlined, kysely goes
+              // through vitest's transform too, which reads the .ts of migrations/ (Node alone cannot).
+              server: { deps: { inline: ['kysely'] } },
             }),
       },
     })),
