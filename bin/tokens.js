@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The operators' CLI (`npx tokens ...`): runs the compiled engine in dist/ (npm install and npm run build make it).
+// The operators' CLI (`npx tokens ...`): runs the compiled engine in dist/ (npm run build or npm start makes it).
 import { existsSync } from 'node:fs';
 
 const cli = new URL('../dist/src/cli/main.js', import.meta.url);

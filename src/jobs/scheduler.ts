@@ -4,7 +4,7 @@ import { scheduledJobs, type ScheduledJobDefinition } from './scheduled-jobs.js'
 import { requireAsOfNotInFuture } from './as-of.js';
 
 const MINUTE = 60_000;
-/** How far back a scheduler looks for a due run it has not seen fire: the longest gap between two runs. */
+/** How far back a scheduler looks for a run it has not seen fire: more than any schedule's gap between runs (a day). */
 const LOOKBACK = 8 * 24 * 60 * MINUTE;
 
 /**
