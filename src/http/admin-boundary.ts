@@ -83,6 +83,8 @@ export function installAdminBoundary(app: FastifyInstance, config: Pick<Config, 
   app.addHook('onRequest', async (request, reply) => {
     if (!underAdmin(request)) return;
     setSecurityHeaders(request.raw, reply.raw, (error?: unknown) => {
+      // helmet's own error, as it reported it.
+      // oxlint-disable-next-line typescript/only-throw-error
       if (error) throw error;
     });
     if (readOnlyMethods.has(request.method)) return;

@@ -26,7 +26,7 @@ describe('bull-board: usage and payments cannot be removed or forged there; ever
     workers = undefined;
     return account;
   };
-  const waitingIds = async (queue: 'usage' | 'payment' | 'scheduled') => (await api.engine.queues[queue].getJobs(['waiting'])).map((j) => j.id).sort();
+  const waitingIds = async (queue: 'usage' | 'payment' | 'scheduled') => (await api.engine.queues[queue].getJobs(['waiting'])).map((j) => j.id ?? '').sort();
 
   beforeAll(async () => {
     // An API without workers: what it accepts waits in the queues, where bull-board could reach it.

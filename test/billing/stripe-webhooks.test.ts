@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEngine, waitFor, type TestEngine } from '../support/engine.js';
-import { WEBHOOK_SECRET, deliver, deliverAndApply, outcomeOf, planCheckout, stripeEvent, tokenCheckout } from './stripe.js';
+import { WEBHOOK_SECRET, deliver, outcomeOf, planCheckout, stripeEvent, tokenCheckout } from './stripe.js';
 import { charge } from './stripe-objects.js';
 
 describe('Stripe webhooks: signed, stored once, applied once', () => {

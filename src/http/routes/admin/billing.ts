@@ -14,6 +14,8 @@ const stripePrice = z
   .string()
   .min(1, 'a Stripe price must not be empty')
   .max(200, 'a Stripe price id or lookup key has at most 200 characters')
+  // The control characters are the point: they are what this refuses.
+  // oxlint-disable-next-line eslint/no-control-regex
   .regex(/^[^\u0000-\u001f\u007f]+$/, 'a Stripe price id or lookup key has no control characters')
   .refine((s) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s), 'a Stripe price has no lone surrogates');
 
