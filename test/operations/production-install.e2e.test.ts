@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -36,7 +37,9 @@ describe('a production install: npm ci --omit=dev in a clean copy, then the buil
     expect(existsSync(join(copy, 'node_modules', 'vitest'))).toBe(false);
     cpSync(join(root, 'dist'), join(copy, 'dist'), { recursive: true }); // the build output (test/support/global-setup.ts made it)
 
-    const env = { ...iso.env, NODE_ENV: 'production', TOKENS_TEST_CLOCK: 'off' };
+    // Production wants keys of at least 32 characters, and the test clock off.
+    const adminKey = `admin_${randomBytes(16).toString('hex')}`;
+    const env = { ...iso.env, NODE_ENV: 'production', TOKENS_TEST_CLOCK: 'off', TOKENS_API_KEYS: `service_${randomBytes(16).toString('hex')}`, TOKENS_ADMIN_KEYS: adminKey };
     engine = await startEngineCommand(['npm', 'start'], { cwd: copy, env, timeoutMs: 60_000 });
     whenExiting(engine.child);
     expect(engine.output.join('\n')).toContain('running the build in dist/ as it is');
@@ -45,7 +48,7 @@ describe('a production install: npm ci --omit=dev in a clean copy, then the buil
 
     const base = `http://127.0.0.1:${engine.port}`;
     expect(await call(base, null, 'GET', '/health')).toEqual({ status: 200, body: { postgres: 'ok', redis: 'ok' } });
-    const page = await call<string>(base, iso.env.TOKENS_ADMIN_KEYS!, 'GET', '/admin');
+    const page = await call<string>(base, adminKey, 'GET', '/admin');
     expect(page.status).toBe(200);
     expect(page.body).toContain('<html'); // the admin page's files, found beside the built code
     // npm start runs the engine as its child: signal the engine itself (its pid is in its log), as a
