@@ -35,7 +35,9 @@ describe('a production install: npm ci --omit=dev in a clean copy, then the buil
     expect(existsSync(join(copy, 'node_modules', 'fastify'))).toBe(true);
     expect(existsSync(join(copy, 'node_modules', 'tsx'))).toBe(false);
     expect(existsSync(join(copy, 'node_modules', 'vitest'))).toBe(false);
-    cpSync(join(root, 'dist'), join(copy, 'dist'), { recursive: true }); // the build output (test/support/global-setup.ts made it)
+    // The build output (test/support/global-setup.ts made both): the engine, and the console it serves.
+    cpSync(join(root, 'dist'), join(copy, 'dist'), { recursive: true });
+    cpSync(join(root, 'console', 'dist'), join(copy, 'console', 'dist'), { recursive: true });
 
     // Production wants keys of at least 32 characters, and the test clock off.
     const adminKey = `admin_${randomBytes(16).toString('hex')}`;
@@ -50,7 +52,7 @@ describe('a production install: npm ci --omit=dev in a clean copy, then the buil
     expect(await call(base, null, 'GET', '/health')).toEqual({ status: 200, body: { postgres: 'ok', redis: 'ok' } });
     const page = await call<string>(base, adminKey, 'GET', '/admin');
     expect(page.status).toBe(200);
-    expect(page.body).toContain('<html'); // the admin page's files, found beside the built code
+    expect(page.body).toContain('<html'); // the console's files, found from the built code
     // npm start runs the engine as its child: signal the engine itself (its pid is in its log), as a
     // service manager would, and npm exits with the engine's status.
     const running = engine.output.find((line) => line.includes('token engine running'))!;
