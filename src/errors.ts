@@ -27,6 +27,12 @@ export type ErrorCode =
   | 'request_timeout'
   | 'feature_exists'
   | 'console_not_built'
+  | 'occurred_at_out_of_range'
+  | 'balance_limit_exceeded'
+  | 'too_many_holds'
+  | 'backlogged'
+  | 'account_busy'
+  | 'unsupported_media_type'
   | 'internal_error';
 
 export class EngineError extends Error {
@@ -34,6 +40,8 @@ export class EngineError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
+    /** For a refusal that passes with time (429, 503): how long a caller should wait, sent as Retry-After. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'EngineError';

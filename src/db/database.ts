@@ -1,7 +1,8 @@
 import { userInfo } from 'node:os';
-import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
+import { PostgresUnreachable } from './database-errors.js';
 
 export type Db = Kysely<Database>;
 export type Trx = Transaction<Database>;
@@ -19,20 +20,75 @@ const types = {
   },
 };
 
-const pools = new WeakMap<Db, pg.Pool>();
+export interface DbOptions {
+  /** Connections in the pool. */
+  max?: number;
+  /**
+   * Every session's `lock_timeout` and `statement_timeout` (ms; 0 or unset: none). A statement waiting
+   * for a row another transaction holds gives up after lockTimeoutMs instead of holding its connection.
+   */
+  lockTimeoutMs?: number;
+  statementTimeoutMs?: number;
+  connectionTimeoutMs?: number;
+}
 
-export function createDb(databaseUrl: string, max = 10): Db {
-  const pool = new pg.Pool({ connectionString: withDefaultUser(databaseUrl), max, types, connectionTimeoutMillis: 5000 });
+interface GuardedPool extends PostgresPool {
+  connect(): Promise<PostgresPoolClient & { query: pg.PoolClient['query'] }>;
+}
+
+const pools = new WeakMap<Db, GuardedPool>();
+
+export function createDb(databaseUrl: string, options: DbOptions | number = {}): Db {
+  const opts = typeof options === 'number' ? { max: options } : options;
+  const pool = new pg.Pool({
+    connectionString: withDefaultUser(databaseUrl),
+    max: opts.max ?? 10,
+    types,
+    connectionTimeoutMillis: opts.connectionTimeoutMs ?? 5000,
+    ...(opts.lockTimeoutMs ? { lock_timeout: opts.lockTimeoutMs } : {}),
+    ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+  });
   pool.on('error', () => {
     // An idle client lost its server (restart, network); the pool replaces it on next use.
   });
+  const broken = new WeakSet<pg.PoolClient>();
   // A client in use when its server goes away emits 'error' as well as failing its query, and pg-pool
   // listens only while a client is idle: unheard, that event would crash the process. The query still
   // fails (a 503, a retried job), and the pool discards the broken client when it is released.
-  pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  pools.set(db, pool);
+  pool.on('connect', (client) => {
+    client.on('error', () => broken.add(client));
+    client.on('end', () => broken.add(client));
+  });
+  const guarded = guardPool(pool, broken);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: guarded }) });
+  pools.set(db, guarded);
   return db;
+}
+
+/**
+ * node-postgres reports a failed connect and a query on a connection that broke as plain errors, with
+ * no SQLSTATE; they are raised here as PostgresUnreachable, so callers tell an outage from a bug by class.
+ */
+function guardPool(pool: pg.Pool, broken: WeakSet<pg.PoolClient>): GuardedPool {
+  return {
+    async connect() {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        throw new PostgresUnreachable(error);
+      }
+      const query = ((...args: Parameters<pg.PoolClient['query']>) => {
+        const result = (client.query as (...a: unknown[]) => unknown)(...args);
+        if (!(result instanceof Promise)) return result;
+        return result.catch((error: unknown) => {
+          throw broken.has(client) && !(error instanceof pg.DatabaseError) ? new PostgresUnreachable(error) : error;
+        });
+      }) as pg.PoolClient['query'];
+      return { query, release: (destroy?: boolean) => client.release(destroy) };
+    },
+    end: () => pool.end(),
+  };
 }
 
 /**
@@ -42,8 +98,13 @@ export function createDb(databaseUrl: string, max = 10): Db {
 export async function preparedQuery<Row>(db: Db, name: string, text: string, values: unknown[]): Promise<Row[]> {
   const pool = pools.get(db);
   if (!pool) throw new Error('preparedQuery needs a database made by createDb');
-  const result = await pool.query<Row & pg.QueryResultRow>({ name, text, values });
-  return result.rows;
+  const client = await pool.connect();
+  try {
+    const result = await client.query<Row & pg.QueryResultRow>({ name, text, values });
+    return result.rows;
+  } finally {
+    client.release();
+  }
 }
 
 /**

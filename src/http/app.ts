@@ -1,6 +1,8 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Engine } from '../engine.js';
-import { installErrorHandling } from './errors.js';
+import { frameworkErrors, installErrorHandling } from './errors.js';
+import { installJsonBodyParser, refuseUnstorableUrlText } from './request-input.js';
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../usage/usage-event.js';
 import { requireKey } from './auth.js';
 import { installAdminBoundary } from './admin-boundary.js';
 import { serverOptions } from './server-options.js';
@@ -31,17 +33,33 @@ import { adminFeaturesRoutes } from './routes/admin/features.js';
 import { adminStripePayloadRoutes } from './routes/admin/stripe-payload.js';
 import { adminLiveRoutes } from './routes/admin/live.js';
 
-/** The HTTP adapter: routes parse input and call the domain; auth and error mapping live here once. */
-export async function buildApp(engine: Engine): Promise<FastifyInstance> {
-  const app = Fastify({
-    loggerInstance: engine.log.child({ role: 'api' }) as FastifyBaseLogger,
+// A path segment may carry any key POST /v1/usage accepts, percent-encoded: up to 9 characters (three
+// UTF-8 bytes) for each of its UTF-16 code units.
+const MAX_PARAM_LENGTH = MAX_IDEMPOTENCY_KEY_LENGTH * 9;
+
+/** What both apps share: the contract's error shape for every refusal, Fastify's own included. */
+function baseOptions(engine: Engine, role: string) {
+  return {
+    loggerInstance: engine.log.child({ role }) as FastifyBaseLogger,
     // Per-request log lines would dominate the log at thousands of usage events a second.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 8 * 1024 * 1024,
     return503OnClosing: true,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors,
     ...serverOptions(engine.config.http),
-  });
-  installErrorHandling(app);
+  };
+}
+
+function installInputHandling(app: FastifyInstance, engine: Engine): void {
+  installErrorHandling(app, { redisReady: () => engine.redis.status === 'ready' });
+  installJsonBodyParser(app);
+  app.addHook('preValidation', refuseUnstorableUrlText);
+}
+
+/** The HTTP adapter: routes parse input and call the domain; auth and error mapping live here once. */
+export async function buildApp(engine: Engine): Promise<FastifyInstance> {
+  const app = Fastify({ ...baseOptions(engine, 'api'), bodyLimit: 8 * 1024 * 1024 });
+  installInputHandling(app, engine);
   installAdminBoundary(app, engine.config);
   healthRoutes(app, engine);
   metricsRoutes(app, engine);
@@ -90,13 +108,8 @@ export async function buildApp(engine: Engine): Promise<FastifyInstance> {
  * worker and scheduler processes can be probed and scraped like the APIs (their counters are their own).
  */
 export function buildOpsApp(engine: Engine): FastifyInstance {
-  const app = Fastify({
-    loggerInstance: engine.log.child({ role: 'ops' }) as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
-    ...serverOptions(engine.config.http),
-  });
-  installErrorHandling(app);
+  const app = Fastify(baseOptions(engine, 'ops'));
+  installInputHandling(app, engine);
   healthRoutes(app, engine);
   metricsRoutes(app, engine);
   return app;

@@ -1,6 +1,9 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ReplyError } from 'ioredis';
+import pg from 'pg';
 import type { z } from 'zod';
 import { DependencyUnavailable, EngineError, type ErrorCode } from '../errors.js';
+import { isLockTimeout, isPostgresOutage } from '../db/database-errors.js';
 import { describeIssues } from '../validation.js';
 
 // Every code has its status: a new ErrorCode without one does not compile.
@@ -12,6 +15,8 @@ const statusOf: Record<ErrorCode, number> = {
   clock_backwards: 400,
   invalid_signature: 400,
   as_of_in_future: 400,
+  occurred_at_out_of_range: 400,
+  balance_limit_exceeded: 400,
   unauthorized: 401,
   cross_site_request: 403,
   request_timeout: 408,
@@ -29,7 +34,11 @@ const statusOf: Record<ErrorCode, number> = {
   payload_too_large: 413,
   notification_not_failed: 409,
   feature_exists: 409,
+  too_many_holds: 409,
+  unsupported_media_type: 415,
+  backlogged: 429,
   dependency_unavailable: 503,
+  account_busy: 503,
   webhook_not_configured: 503,
   console_not_built: 503,
   internal_error: 500,
@@ -49,46 +58,83 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown, what = 're
   return result.data;
 }
 
-const pgConnectionCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006']);
+// Redis error replies start with their code: these mean "reachable but refusing now" (full at maxmemory
+// under noeviction, loading its data, a read-only replica, a cluster without a quorum).
+const redisRefusals = new Set(['OOM', 'LOADING', 'READONLY', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN']);
 
-/** Errors thrown by a client library while its server is unreachable become a 503 naming the server. */
-export function asDependencyError(error: unknown): DependencyUnavailable | undefined {
-  const e = error as { code?: string; message?: string; name?: string; errors?: unknown[] };
-  const message = e.message ?? '';
-  if (
-    e.name === 'MaxRetriesPerRequestError' ||
-    /Stream isn't writeable|Connection is closed|enableOfflineQueue|Reached the max retries per request/i.test(message) ||
-    // Reachable but refusing: full at maxmemory under noeviction, loading its data, a read-only replica.
-    (e.name === 'ReplyError' && /^(OOM|LOADING|READONLY|MASTERDOWN) /.test(message))
-  ) {
+export interface DependencyState {
+  /** Whether the process's Redis connection is up: ioredis fails commands on a lost one with plain errors. */
+  redisReady(): boolean;
+}
+
+/**
+ * Errors of a dependency that is down or refusing become a 503 naming it: by class and SQLSTATE for
+ * PostgreSQL, by reply code, error class and the connection's state for Redis, never by message text.
+ */
+export function asDependencyError(error: unknown, state?: DependencyState): DependencyUnavailable | undefined {
+  if (error instanceof EngineError) return undefined;
+  if (isPostgresOutage(error)) return new DependencyUnavailable('postgres', error);
+  if (error instanceof (ReplyError as new () => Error)) {
+    return redisRefusals.has(String((error as Error).message).split(' ')[0]!) ? new DependencyUnavailable('redis', error) : undefined;
+  }
+  const e = error as { name?: string; errors?: unknown[] } | null;
+  if (e?.name === 'MaxRetriesPerRequestError') return new DependencyUnavailable('redis', error);
+  if (Array.isArray(e?.errors) && e.errors.length > 0) return asDependencyError(e.errors[0], state);
+  if (state && !state.redisReady() && error instanceof Error && !(error instanceof pg.DatabaseError)) {
     return new DependencyUnavailable('redis', error);
   }
-  // "not queryable": a transaction's rollback on a client whose server went away (it hides the first error).
-  if ((e.code && pgConnectionCodes.has(e.code)) || /Connection terminated|timeout exceeded when trying to connect|the database system is|is not queryable/i.test(message)) {
-    return new DependencyUnavailable('postgres', error);
-  }
-  if (Array.isArray(e.errors) && e.errors.length > 0) return asDependencyError(e.errors[0]);
   return undefined;
+}
+
+/** A transaction that waited lock_timeout for an account another transaction holds: busy, try again. */
+function asBusyError(error: unknown): EngineError | undefined {
+  if (!isLockTimeout(error)) return undefined;
+  return new EngineError('account_busy', 'the account is busy with another request; retry shortly', undefined, 1);
 }
 
 export function errorBody(code: string, message: string, details?: unknown) {
   return { error: { code, message, ...(details === undefined ? {} : { details }) } };
 }
 
+/** Fastify's own refusals (router, body parsing, content type) in the contract's terms. */
+function frameworkRefusal(error: FastifyError): EngineError {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new EngineError('payload_too_large', 'the body is larger than this route accepts');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new EngineError('unsupported_media_type', 'send the body as application/json');
+    case 'FST_ERR_BAD_URL':
+      return new EngineError('validation_failed', 'the path is not valid percent-encoded UTF-8');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new EngineError('validation_failed', 'a path segment is longer than any value this API accepts');
+    case 'FST_ERR_NOT_FOUND':
+      return new EngineError('not_found', error.message);
+    default:
+      return new EngineError(error.statusCode === 404 ? 'not_found' : 'validation_failed', error.message);
+  }
+}
+
+function send(reply: FastifyReply, known: EngineError): FastifyReply {
+  const status = statusOf[known.code];
+  if (known.retryAfterSeconds !== undefined) reply.header('retry-after', String(known.retryAfterSeconds));
+  return reply.status(status).send(errorBody(known.code, known.message, known.details));
+}
+
+/** Fastify's `frameworkErrors` option: a bad URL or an over-long path segment, before any route runs. */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  void send(reply, frameworkRefusal(error));
+}
+
 /** One place maps errors to the contract's shape; nothing else (no stack, no SQL) leaves the process. */
-export function installErrorHandling(app: FastifyInstance): void {
+export function installErrorHandling(app: FastifyInstance, state?: DependencyState): void {
   app.setErrorHandler((error: FastifyError | EngineError, request, reply) => {
-    const known = error instanceof EngineError ? error : asDependencyError(error);
+    const known = error instanceof EngineError ? error : (asBusyError(error) ?? asDependencyError(error, state));
     if (known) {
-      const status = statusOf[known.code];
-      if (status >= 500) request.log.warn({ err: error }, known.message);
-      return reply.status(status).send(errorBody(known.code, known.message, known.details));
+      if (statusOf[known.code] >= 500) request.log.warn({ err: error }, known.message);
+      return send(reply, known);
     }
     const fe = error as FastifyError;
-    if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
-      // Fastify's own refusals: unparseable JSON, wrong content type, body too large.
-      return reply.status(fe.statusCode === 404 ? 404 : 400).send(errorBody('validation_failed', fe.message));
-    }
+    if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return send(reply, frameworkRefusal(fe));
     request.log.error({ err: error }, 'unhandled error');
     return reply.status(500).send(errorBody('internal_error', 'internal error; it has been logged'));
   });

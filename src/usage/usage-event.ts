@@ -1,19 +1,34 @@
 import { createHash } from 'node:crypto';
 import { stringify } from 'safe-stable-stringify';
 import { z } from 'zod';
-import { featureKeySchema, isoTimestamp, userIdSchema } from '../validation.js';
+import { featureKeySchema, findUnstorable, isoTimestamp, isStorableText, unstorableTextMessage, userIdSchema } from '../validation.js';
+
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+
+export const idempotencyKeySchema = z
+  .string({ error: 'idempotencyKey must be a string' })
+  .min(1, 'idempotencyKey must not be empty')
+  .max(MAX_IDEMPOTENCY_KEY_LENGTH, `idempotencyKey is at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`)
+  .refine(isStorableText, `idempotencyKey ${unstorableTextMessage}`);
+
+// The in-process producer takes events without HTTP's body checks: the schema refuses what cannot be
+// stored itself, and measures the size only of metadata it can walk.
+const metadataSchema = z
+  .record(z.string(), z.unknown())
+  .superRefine((m, ctx) => {
+    const problem = findUnstorable(m);
+    if (problem) ctx.addIssue({ code: 'custom', message: `metadata ${problem.path === '(body)' ? '' : `${problem.path} `}${problem.message}`, abort: true });
+  })
+  .refine((m) => JSON.stringify(m).length <= 4096, 'metadata is at most 4 KiB of JSON');
 
 /** A usage event as a service reports it. */
 export const usageEventSchema = z.strictObject({
   userId: userIdSchema,
   feature: featureKeySchema,
-  idempotencyKey: z.string().min(1, 'idempotencyKey must not be empty').max(255, 'idempotencyKey is at most 255 characters'),
+  idempotencyKey: idempotencyKeySchema,
   occurredAt: isoTimestamp.optional(),
   reservationId: z.uuid({ error: 'reservationId must be a UUID' }).optional(),
-  metadata: z
-    .record(z.string(), z.unknown())
-    .refine((m) => JSON.stringify(m).length <= 4096, 'metadata is at most 4 KiB of JSON')
-    .optional(),
+  metadata: metadataSchema.optional(),
 });
 export type UsageEvent = z.infer<typeof usageEventSchema>;
 

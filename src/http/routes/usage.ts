@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Engine } from '../../engine.js';
 import { EngineError } from '../../errors.js';
-import { usageBatchSchema, usageEventSchema, type UsageEvent } from '../../usage/usage-event.js';
+import { idempotencyKeySchema, usageBatchSchema, usageEventSchema, type UsageEvent } from '../../usage/usage-event.js';
 import { usageStatus } from '../../usage/usage-status.js';
 import { describeIssues } from '../../validation.js';
 import { parse } from '../errors.js';
@@ -32,7 +32,7 @@ export function usageRoutes(app: FastifyInstance, engine: Engine): void {
   });
 
   app.get('/v1/usage/:idempotencyKey', async (request) => {
-    const { idempotencyKey } = parse(z.object({ idempotencyKey: z.string().min(1).max(255) }), request.params, 'idempotencyKey');
+    const { idempotencyKey } = parse(z.object({ idempotencyKey: idempotencyKeySchema }), request.params, 'idempotencyKey');
     return usageStatus(engine.db, engine.intake, idempotencyKey);
   });
 }
