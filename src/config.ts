@@ -48,6 +48,11 @@ export const configSchema = z.object({
   TOKENS_HOLD_TTL_SECONDS: z.coerce.number().int().min(1).default(300),
   TOKENS_IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(1).default(72),
   TOKENS_WORKER_LOCK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+  TOKENS_USAGE_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(3650).default(35),
+  TOKENS_USAGE_MAX_BACKLOG: z.coerce.number().int().min(1).default(1_000_000),
+  TOKENS_MAX_OPEN_HOLDS: z.coerce.number().int().min(1).max(100_000).default(100),
+  TOKENS_PG_LOCK_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
+  TOKENS_PG_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   TOKENS_DEV_KEYS_FILE: z.string().default('.dev-keys.json'),
   STRIPE_WEBHOOK_SECRET: z.string().optional(),
   TOKENS_PAYMENT_GRACE_DAYS: z.coerce.number().min(0, 'must be >= 0').max(60, 'must be at most 60 days').default(3),
@@ -104,6 +109,15 @@ export type Config = {
   idempotencyTtlSeconds: number;
   /** How long a usage job's lock lives without renewal, and how often stalled jobs are looked for. */
   workerLockMs: number;
+  /** How far in the past a usage event's occurredAt may lie. */
+  usageMaxAgeDays: number;
+  /** Usage events waiting to be applied beyond which intake answers 429 backlogged. */
+  usageMaxBacklog: number;
+  /** Open holds one account may have at once. */
+  maxOpenHolds: number;
+  /** Every PostgreSQL session's lock_timeout and statement_timeout (ms; 0: none). */
+  pgLockTimeoutMs: number;
+  pgStatementTimeoutMs: number;
   devKeysFile: string;
   stripeWebhookSecret: string | undefined;
   /** How long a Stripe-billed period stays on its paid plan unpaid, while Stripe retries the payment. */
@@ -152,6 +166,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     holdTtlSeconds: e.TOKENS_HOLD_TTL_SECONDS,
     idempotencyTtlSeconds: e.TOKENS_IDEMPOTENCY_TTL_HOURS * 3600,
     workerLockMs: e.TOKENS_WORKER_LOCK_MS,
+    usageMaxAgeDays: e.TOKENS_USAGE_MAX_AGE_DAYS,
+    usageMaxBacklog: e.TOKENS_USAGE_MAX_BACKLOG,
+    maxOpenHolds: e.TOKENS_MAX_OPEN_HOLDS,
+    pgLockTimeoutMs: e.TOKENS_PG_LOCK_TIMEOUT_MS,
+    pgStatementTimeoutMs: e.TOKENS_PG_STATEMENT_TIMEOUT_MS,
     devKeysFile: e.TOKENS_DEV_KEYS_FILE,
     stripeWebhookSecret: e.STRIPE_WEBHOOK_SECRET,
     paymentGraceDays: e.TOKENS_PAYMENT_GRACE_DAYS,

@@ -11,6 +11,7 @@ import { UsageBatcher } from './usage/batcher.js';
 import { UsageIntake } from './usage/intake.js';
 import { createMetrics, type EngineMetrics } from './metrics.js';
 import { RuleCache } from './pricing/rule-cache.js';
+import { AccountGate } from './ledger/account-gate.js';
 import type { ConnectionOptions } from 'bullmq';
 
 /** Everything a role needs, built once from the configuration and passed down (no singletons). */
@@ -18,6 +19,10 @@ export interface Engine {
   config: Config;
   log: Logger;
   db: Db;
+  /** A connection of /health's own, so that a busy pool never makes PostgreSQL look down. */
+  healthDb: Db;
+  /** One locking transaction per account at a time in this process (src/ledger/account-gate.ts). */
+  accountGate: AccountGate;
   /** Fails fast while Redis is down: for request paths and producers. */
   redis: Redis;
   /** For BullMQ workers, which open their own reconnecting connections. */
@@ -34,7 +39,12 @@ export interface Engine {
 }
 
 export async function createEngine(config: Config, log: Logger): Promise<Engine> {
-  const db = createDb(config.databaseUrl, config.roles.includes('workers') ? 20 : 10);
+  const db = createDb(config.databaseUrl, {
+    max: config.roles.includes('workers') ? 20 : 10,
+    lockTimeoutMs: config.pgLockTimeoutMs,
+    statementTimeoutMs: config.pgStatementTimeoutMs,
+  });
+  const healthDb = createDb(config.databaseUrl, { max: 1, connectionTimeoutMs: 2000, statementTimeoutMs: 2000 });
   const redis = createRedis(config.redisUrl, 'failFast', { connectionName: 'tokens-api' });
   redis.on('error', (error: Error) => log.warn({ err: error.message }, 'redis connection error'));
   // A fail-fast connection refuses commands until it is ready; BullMQ's queues check the server at once.
@@ -61,6 +71,8 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
     config,
     log,
     db,
+    healthDb,
+    accountGate: new AccountGate(config.pgLockTimeoutMs),
     redis,
     workerConnection: { ...redisOptionsFromUrl(config.redisUrl), maxRetriesPerRequest: null } as ConnectionOptions,
     queues,
@@ -80,4 +92,5 @@ export async function closeEngine(engine: Engine): Promise<void> {
   await closeQueues(engine.queues);
   engine.redis.disconnect();
   await engine.db.destroy();
+  await engine.healthDb.destroy();
 }

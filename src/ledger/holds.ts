@@ -4,6 +4,7 @@ import type { Hold } from '../db/schema.js';
 import { EngineError } from '../errors.js';
 import { audit } from '../admin/audit.js';
 import { AccountBook, type Allocation } from './account-book.js';
+import type { AccountGate } from './account-gate.js';
 
 export interface HoldRequest {
   userId: string;
@@ -72,13 +73,14 @@ export interface AdminRelease {
 }
 
 /** Releases a hold on request. Releasing twice is answered as released; a used or expired hold is closed. */
-export async function releaseHold(db: Db, holdId: string, now: Date, admin?: AdminRelease): Promise<{ status: 'released' }> {
+export async function releaseHold(db: Db, holdId: string, now: Date, gate: AccountGate, admin?: AdminRelease): Promise<{ status: 'released' }> {
   if (!uuidPattern.test(holdId)) throw new EngineError('reservation_not_found', `no reservation "${holdId}"`);
-  return db.transaction().execute(async (trx) => {
-    const found = await trx.selectFrom('holds').select('user_id').where('id', '=', holdId).executeTakeFirst();
-    if (!found || (admin && found.user_id !== admin.userId)) {
-      throw new EngineError('reservation_not_found', admin ? `account "${admin.userId}" has no reservation "${holdId}"` : `no reservation "${holdId}"`);
-    }
+  // A hold never changes account: whose it is can be read before waiting for that account.
+  const found = await db.selectFrom('holds').select('user_id').where('id', '=', holdId).executeTakeFirst();
+  if (!found || (admin && found.user_id !== admin.userId)) {
+    throw new EngineError('reservation_not_found', admin ? `account "${admin.userId}" has no reservation "${holdId}"` : `no reservation "${holdId}"`);
+  }
+  return gate.run(found.user_id, () => db.transaction().execute(async (trx) => {
     const book = (await AccountBook.lockOne(trx, found.user_id))!;
     // Re-read under the account lock: every change to a hold happens under its account's lock.
     const hold = await trx.selectFrom('holds').selectAll().where('id', '=', holdId).executeTakeFirstOrThrow();
@@ -99,7 +101,7 @@ export async function releaseHold(db: Db, holdId: string, now: Date, admin?: Adm
       });
     }
     return { status: 'released' as const };
-  });
+  }));
 }
 
 /** The sweep: every open hold whose time has passed gives its tokens back. Returns how many expired. */

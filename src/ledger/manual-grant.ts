@@ -3,6 +3,7 @@ import type { Db } from '../db/database.js';
 import { EngineError } from '../errors.js';
 import { audit } from '../admin/audit.js';
 import { AccountBook } from './account-book.js';
+import type { AccountGate } from './account-gate.js';
 
 export interface ManualGrant {
   userId: string;
@@ -14,11 +15,11 @@ export interface ManualGrant {
 }
 
 /** An admin's grant (bonus or adjustment): a ledger entry and an audit record in one transaction. */
-export async function grantManually(db: Db, g: ManualGrant, actor: string, now: Date) {
+export async function grantManually(db: Db, g: ManualGrant, actor: string, now: Date, gate: AccountGate) {
   if (g.expiresAt && g.expiresAt.getTime() <= now.getTime()) {
     throw new EngineError('validation_failed', 'expiresAt must be in the future', { expiresAt: g.expiresAt.toISOString() });
   }
-  return db.transaction().execute(async (trx) => {
+  return gate.run(g.userId, () => db.transaction().execute(async (trx) => {
     const book = await AccountBook.lockOne(trx, g.userId);
     if (!book) throw new EngineError('account_not_found', `no account for userId "${g.userId}"`, { userId: g.userId });
     // Tokens past their expiry are not spendable: the balance answered must not count them (the sweep may not have run).
@@ -45,5 +46,5 @@ export async function grantManually(db: Db, g: ManualGrant, actor: string, now: 
       });
     }
     return { grantId, duplicate: grantId === null, balance: book.balance };
-  });
+  }));
 }

@@ -3,6 +3,7 @@ import { AccountBook } from '../ledger/account-book.js';
 import { placeHold } from '../ledger/holds.js';
 import { loadPriceBook } from '../catalog/prices.js';
 import type { RuleCache } from '../pricing/rule-cache.js';
+import type { AccountGate } from '../ledger/account-gate.js';
 
 export type CheckReason = 'insufficient_tokens' | 'account_not_found' | 'unknown_feature' | 'feature_disabled';
 
@@ -57,7 +58,7 @@ function refusal(row: Pick<CheckRow, 'feature_exists' | 'enabled' | 'account_exi
   return undefined;
 }
 
-export async function checkFeature(db: Db, req: CheckRequest, now: Date, rules: RuleCache): Promise<CheckResult> {
+export async function checkFeature(db: Db, req: CheckRequest, now: Date, rules: RuleCache, gate: AccountGate): Promise<CheckResult> {
   if (!req.reserve) {
     const row = await quoteForAccount(db, req.userId, req.feature, now);
     const cost = row.cost === null ? 0 : (await rules.at(db, row.pricing_version, now)).apply(req.feature, row.cost, now).cost;
@@ -65,7 +66,7 @@ export async function checkFeature(db: Db, req: CheckRequest, now: Date, rules: 
     const reason = refusal(row) ?? (balance < cost ? 'insufficient_tokens' : undefined);
     return reason ? { allowed: false, cost, balance, reason } : { allowed: true, cost, balance };
   }
-  return db.transaction().execute(async (trx) => {
+  return gate.run(req.userId, () => db.transaction().execute(async (trx) => {
     const [book, prices] = await Promise.all([AccountBook.lockOne(trx, req.userId), loadPriceBook(trx, [req.feature], now)]);
     const quote = prices.quote(req.feature, now);
     const cost = quote?.cost ?? 0;
@@ -80,5 +81,5 @@ export async function checkFeature(db: Db, req: CheckRequest, now: Date, rules: 
     await AccountBook.flush(trx, [book], now);
     if (!hold) return { allowed: false, cost, balance: book.balance, reason: 'insufficient_tokens' };
     return { allowed: true, cost, balance: book.balance, reservationId: hold.id, expiresAt: hold.expiresAt.toISOString() };
-  });
+  }));
 }

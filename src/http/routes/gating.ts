@@ -17,12 +17,12 @@ export function gatingRoutes(app: FastifyInstance, engine: Engine): void {
   app.post('/v1/check', async (request) => {
     const body = parse(checkBody, request.body, 'check');
     const now = await engine.clock.now();
-    return checkFeature(engine.db, { ...body, ttlSeconds: body.ttlSeconds ?? engine.config.holdTtlSeconds }, now, engine.ruleCache);
+    return checkFeature(engine.db, { ...body, ttlSeconds: body.ttlSeconds ?? engine.config.holdTtlSeconds }, now, engine.ruleCache, engine.accountGate);
   });
 
   app.delete('/v1/reservations/:reservationId', async (request) => {
     const { reservationId } = parse(z.object({ reservationId: z.string().max(64) }), request.params, 'reservationId');
-    const result = await releaseHold(engine.db, reservationId, await engine.clock.now());
+    const result = await releaseHold(engine.db, reservationId, await engine.clock.now(), engine.accountGate);
     return { reservationId, ...result };
   });
 }

@@ -15,7 +15,7 @@ async function probe(fn: () => Promise<unknown>, timeoutMs = 2000): Promise<'ok'
 export function healthRoutes(app: FastifyInstance, engine: Engine): void {
   app.get('/health', async (_request, reply) => {
     const [postgres, redis] = await Promise.all([
-      probe(() => sql`select 1`.execute(engine.db)),
+      probe(() => sql`select 1`.execute(engine.healthDb)),
       probe(() => engine.redis.ping()),
     ]);
     const down = [postgres === 'down' ? 'postgres' : null, redis === 'down' ? 'redis' : null].filter(Boolean);

@@ -191,7 +191,7 @@ export function adminAccountsRoutes(app: FastifyInstance, engine: Engine): void 
   mountRoute(app, r.holds, async ({ params }) => ({ holds: await listOpenHolds(engine.db, params.userId, await engine.clock.now()) }));
 
   mountRoute(app, r.releaseHold, async ({ params, request }) => {
-    const result = await releaseHold(engine.db, params.reservationId, await engine.clock.now(), { userId: params.userId, actor: adminActor(request) });
+    const result = await releaseHold(engine.db, params.reservationId, await engine.clock.now(), engine.accountGate, { userId: params.userId, actor: adminActor(request) });
     return { reservationId: params.reservationId, ...result };
   });
 

@@ -37,6 +37,7 @@ export function adminCatalogRoutes(app: FastifyInstance, engine: Engine): void {
       { userId, ...body, expiresAt: body.expiresAt ? new Date(body.expiresAt) : undefined },
       adminActor(request),
       await engine.clock.now(),
+      engine.accountGate,
     );
     return reply.status(result.duplicate ? 200 : 201).send(result);
   });
