@@ -9,6 +9,7 @@ import { SharedTestClock, systemClock, type Clock } from './clock.js';
 import { FeatureDirectory } from './catalog/features.js';
 import { UsageBatcher } from './usage/batcher.js';
 import { UsageIntake } from './usage/intake.js';
+import { UsageBacklog } from './usage/backlog.js';
 import { createMetrics, type EngineMetrics } from './metrics.js';
 import { RuleCache } from './pricing/rule-cache.js';
 import { AccountGate } from './ledger/account-gate.js';
@@ -33,6 +34,8 @@ export interface Engine {
   features: FeatureDirectory;
   batcher: UsageBatcher;
   intake: UsageIntake;
+  /** Usage events waiting to be applied, for back-pressure (refreshed in the background where the api role runs). */
+  backlog: UsageBacklog;
   metrics: EngineMetrics;
   /** Pricing rules for /v1/check's hot path, reloaded when pricing_state.version moves. */
   ruleCache: RuleCache;
@@ -53,10 +56,13 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
   const testClock = config.testClock ? new SharedTestClock(redis, `${config.queuePrefix}:test-clock`) : null;
   const clock = testClock ?? systemClock;
   const features = new FeatureDirectory(db);
+  const backlog = new UsageBacklog(redis, queues.usage, { prefix: config.queuePrefix, limit: config.usageMaxBacklog });
+  if (config.roles.includes('api')) backlog.start();
   const batcher = new UsageBatcher(queues.usage, {
     shards: config.usageShards,
     maxEvents: config.batchMaxEvents,
     maxWaitMs: config.batchMaxWaitMs,
+    backlog,
   });
   const intake = new UsageIntake({
     db,
@@ -64,8 +70,10 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
     batcher,
     features,
     clock,
+    backlog,
     keyPrefix: config.queuePrefix,
     idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+    maxAgeDays: config.usageMaxAgeDays,
   });
   return {
     config,
@@ -81,13 +89,15 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
     features,
     batcher,
     intake,
-    metrics: createMetrics(queues),
+    backlog,
+    metrics: createMetrics(queues, config.roles.includes('api') ? backlog : undefined),
     ruleCache: new RuleCache(),
   };
 }
 
 /** Lets what was accepted reach Redis, then closes every connection. */
 export async function closeEngine(engine: Engine): Promise<void> {
+  engine.backlog.stop();
   await engine.batcher.drain().catch((error: unknown) => engine.log.error({ err: error }, 'usage events not enqueued at shutdown; their requests were answered with an error'));
   await closeQueues(engine.queues);
   engine.redis.disconnect();

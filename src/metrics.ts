@@ -14,7 +14,7 @@ export interface EngineMetrics {
   reconcileViolations: Gauge<'check'>;
 }
 
-export function createMetrics(queues: Queues): EngineMetrics {
+export function createMetrics(queues: Queues, backlog?: { readonly waiting: number }): EngineMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tokens_process_' });
   const usageEvents = new Counter({
@@ -48,6 +48,16 @@ export function createMetrics(queues: Queues): EngineMetrics {
     labelNames: ['check'] as const,
     registers: [registry],
   });
+  if (backlog) {
+    new Gauge({
+      name: 'tokens_usage_backlog_events',
+      help: 'Usage events waiting to be applied, as this process last read it (back-pressure refuses usage above TOKENS_USAGE_MAX_BACKLOG)',
+      registers: [registry],
+      collect() {
+        this.set(backlog.waiting);
+      },
+    });
+  }
   // Queue depth and age are read from Redis when scraped, so every process reports the shared truth.
   new Gauge({
     name: 'tokens_queue_jobs',

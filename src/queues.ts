@@ -1,13 +1,14 @@
-import { Queue, type ConnectionOptions } from 'bullmq';
+import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
 import { z } from 'zod';
-import { queuedUsageEventSchema } from './usage/usage-event.js';
+import type { QueuedUsageEvent } from './usage/usage-event.js';
 
 /** Every queue of the engine; bull-board shows them all. */
 export const queueNames = ['usage', 'renewal', 'payment', 'notification', 'scheduled'] as const;
 export type QueueName = (typeof queueNames)[number];
 
-export const usageJobSchema = z.object({ events: z.array(queuedUsageEventSchema).min(1) });
-export type UsageJob = z.infer<typeof usageJobSchema>;
+/** A usage job's shape; each event is checked on its own by the worker (queuedUsageEventSchema). */
+export const usageJobSchema = z.object({ events: z.array(z.unknown()).min(1) });
+export type UsageJob = { events: QueuedUsageEvent[] };
 
 export const scheduledJobSchema = z.object({ name: z.string(), asOf: z.string().optional() });
 export type ScheduledJob = z.infer<typeof scheduledJobSchema>;
@@ -36,11 +37,20 @@ export function cappedBackoff(attemptsMade: number): number {
   return Math.min(30_000, 250 * 2 ** Math.max(0, attemptsMade - 1));
 }
 
+/**
+ * A completed usage job is removed with its payload: its events are settled in usage_events (which
+ * GET /v1/usage reads), so keeping it would only hold every event's payload in Redis for a day. A failed
+ * one is kept, payload and all, to be retried.
+ */
+const jobOptions: Partial<Record<QueueName, DefaultJobOptions>> = {
+  usage: { ...retryingJob, removeOnComplete: true },
+};
+
 export type Queues = Record<QueueName, Queue>;
 
 export function createQueues(connection: ConnectionOptions, prefix: string): Queues {
   const make = (name: QueueName) =>
-    new Queue(name, { connection, prefix, defaultJobOptions: retryingJob, skipWaitingForReady: true });
+    new Queue(name, { connection, prefix, defaultJobOptions: jobOptions[name] ?? retryingJob, skipWaitingForReady: true });
   return Object.fromEntries(queueNames.map((n) => [n, make(n)])) as Queues;
 }
 

@@ -1,8 +1,11 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Engine } from '../src/engine.js';
 import { cappedBackoff, usageJobSchema } from '../src/queues.js';
-import { applyUsage } from '../src/usage/apply-usage.js';
+import { applyUsage, type UsageOutcome } from '../src/usage/apply-usage.js';
 import { ApplyLanes } from '../src/usage/apply-lanes.js';
+import { queuedUsageEventSchema, type QueuedUsageEvent } from '../src/usage/usage-event.js';
+import { recordable, rejectUnapplicable, type UnapplicableEvent } from '../src/usage/unapplicable.js';
+import { isDataError } from '../src/db/database-errors.js';
 import { transactWithNotifications } from '../src/notify/delivery-jobs.js';
 import { LiveFeedPublisher } from '../src/insight/live-feed.js';
 import { runStandalone } from './standalone.js';
@@ -10,10 +13,22 @@ import { observeWorker } from './observe.js';
 
 /**
  * Applies usage jobs to the ledger. The worker holds up to `usagePrefetch` jobs at once and applies them
- * in at most `usageConcurrency` transactions, merging the jobs that wait on a lane (ApplyLanes).
+ * in at most `usageConcurrency` transactions, merging the jobs that wait on a lane (ApplyLanes). An event
+ * the worker cannot apply is settled `rejected` (`invalid_event`) on its own; the rest of its job goes on.
  */
 export function startUsageWorker(engine: Engine): Worker {
   const feed = new LiveFeedPublisher(engine.redis, engine.config.queuePrefix, engine.log);
+  const reject = async (event: Partial<UnapplicableEvent>, error: unknown): Promise<UsageOutcome> => {
+    engine.log.warn({ err: error, idempotencyKey: event.idempotencyKey, userId: event.userId }, 'usage event cannot be applied; rejected as invalid_event');
+    const unrecorded: UsageOutcome = { idempotencyKey: String(event.idempotencyKey), userId: String(event.userId), status: 'rejected', reason: 'invalid_event', cost: 0, unrecorded: true };
+    if (!recordable(event)) return unrecorded;
+    try {
+      return await transactWithNotifications(engine, async (trx) => rejectUnapplicable(trx, event, await engine.clock.now()));
+    } catch (recordError) {
+      if (!isDataError(recordError)) throw recordError;
+      return unrecorded;
+    }
+  };
   const lanes = new ApplyLanes(
     async (events) => {
       const now = await engine.clock.now();
@@ -26,6 +41,8 @@ export function startUsageWorker(engine: Engine): Worker {
     {
       lanes: engine.config.usageConcurrency,
       maxEvents: engine.config.batchMaxEvents,
+      isDataError,
+      reject,
       onTransaction: (jobs) => engine.metrics.usageTransactionJobs.observe(jobs),
     },
   );
@@ -34,12 +51,23 @@ export function startUsageWorker(engine: Engine): Worker {
     async (job) => {
       const parsed = usageJobSchema.safeParse(job.data);
       if (!parsed.success) throw new UnrecoverableError(`malformed usage job: ${parsed.error.message}`);
-      const outcomes = await lanes.apply(laneOf(job.name), parsed.data.events);
+      const valid: QueuedUsageEvent[] = [];
+      const invalid: UsageOutcome[] = [];
+      for (const raw of parsed.data.events) {
+        const event = queuedUsageEventSchema.safeParse(raw);
+        if (event.success) valid.push(event.data);
+        else invalid.push(await reject((raw ?? {}) as Partial<UnapplicableEvent>, event.error));
+      }
+      const outcomes = [...invalid, ...(valid.length > 0 ? await lanes.apply(laneOf(job.name), valid) : [])];
       const counts = { applied: 0, rejected: 0, duplicate: 0 };
       for (const o of outcomes) {
         counts[o.status]++;
         engine.metrics.usageEvents.inc({ outcome: o.status, reason: o.reason ?? '' });
       }
+      engine.backlog.settled(parsed.data.events.length);
+      const unrecorded = outcomes.filter((o) => o.unrecorded).length;
+      // Kept in the failed set, payload and all, for an operator: the rest of the job has settled.
+      if (unrecorded > 0) throw new UnrecordedEvents(unrecorded);
       return counts;
     },
     {
@@ -55,7 +83,22 @@ export function startUsageWorker(engine: Engine): Worker {
       settings: { backoffStrategy: cappedBackoff },
     },
   );
+  // A job that failed for good no longer waits to be applied (its events settled, or wait for an operator).
+  worker.on('failed', (job, error) => {
+    if (!job) return;
+    if (error instanceof UnrecordedEvents) return; // counted off when its other events settled
+    const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+    const events = (job.data as { events?: unknown }).events;
+    if (final && Array.isArray(events)) engine.backlog.settled(events.length);
+  });
   return observeWorker(engine, worker, 'usage');
+}
+
+/** A job whose other events settled but some of which cannot even be recorded as rejected. */
+class UnrecordedEvents extends UnrecoverableError {
+  constructor(count: number) {
+    super(`${count} event(s) of this job have no storable idempotencyKey or userId; the job's other events settled`);
+  }
 }
 
 /** The batcher names a job after its shard (`shard-3`): one shard, one lane, disjoint accounts per lane. */

@@ -4,6 +4,9 @@ import type { UsageOutcome } from './apply-usage.js';
 /** Applies events in one transaction and returns one outcome per distinct idempotency key. */
 export type ApplyTransaction = (events: QueuedUsageEvent[]) => Promise<UsageOutcome[]>;
 
+/** Settles one event that PostgreSQL refused for its data, in a transaction of its own. */
+export type RejectEvent = (event: QueuedUsageEvent, error: unknown) => Promise<UsageOutcome>;
+
 interface Waiting {
   events: QueuedUsageEvent[];
   resolve: (outcomes: UsageOutcome[]) => void;
@@ -22,15 +25,26 @@ interface Lane {
  * statements whatever its size, so when the queue holds a backlog of small jobs (single events sent
  * one by one) the worker applies them many jobs at a time and catches up, while a lone job on an idle
  * lane starts at once. Jobs of one shard go to one lane, so the lanes of a process touch disjoint
- * accounts. If a merged transaction fails, each of its jobs is retried alone, so one bad job fails only
- * itself.
+ * accounts.
+ *
+ * A transaction that fails for its data (`isDataError`: PostgreSQL refused a value) is split in halves
+ * until the events it cannot apply stand alone, and each of those is settled by `reject`: the others are
+ * applied, in their order, and one bad event fails only itself. Any other failure (PostgreSQL down, a
+ * lock or statement timeout) fails every job of the group, to be retried whole: splitting would only
+ * run more transactions against a database that cannot take them.
  */
 export class ApplyLanes {
   private readonly lanes: Lane[];
 
   constructor(
     private readonly transact: ApplyTransaction,
-    private readonly opts: { lanes: number; maxEvents: number; onTransaction?: (jobs: number) => void },
+    private readonly opts: {
+      lanes: number;
+      maxEvents: number;
+      isDataError: (error: unknown) => boolean;
+      reject: RejectEvent;
+      onTransaction?: (jobs: number) => void;
+    },
   ) {
     this.lanes = Array.from({ length: opts.lanes }, () => ({ waiting: [], running: false }));
   }
@@ -66,20 +80,35 @@ export class ApplyLanes {
   private async applyGroup(group: Waiting[]): Promise<void> {
     let outcomes: UsageOutcome[];
     try {
-      outcomes = await this.transact(group.flatMap((w) => w.events));
+      outcomes = await this.settle(group.flatMap((w) => w.events));
     } catch (error) {
-      if (group.length === 1) return group[0]!.reject(error);
-      for (const w of group) await this.applyGroup([w]);
+      for (const w of group) w.reject(error);
       return;
     }
     share(group, outcomes);
     this.opts.onTransaction?.(group.length);
   }
+
+  /** Applies the events in one transaction or, if their data is refused, in halves; outcomes in order. */
+  private async settle(events: QueuedUsageEvent[]): Promise<UsageOutcome[]> {
+    try {
+      return await this.transact(events);
+    } catch (error) {
+      if (!this.opts.isDataError(error)) throw error;
+      if (events.length === 1) return [await this.opts.reject(events[0]!, error)];
+      const half = Math.ceil(events.length / 2);
+      return [...(await this.settle(events.slice(0, half))), ...(await this.settle(events.slice(half)))];
+    }
+  }
 }
 
-/** Each job gets the outcomes of its own keys; a key that an earlier job of the group carried is its duplicate. */
+/**
+ * Each job gets the outcomes of its own keys; a key that an earlier job of the group carried is its
+ * duplicate. A key split into two transactions has two outcomes: the first is what happened to it.
+ */
 function share(group: Waiting[], outcomes: UsageOutcome[]): void {
-  const byKey = new Map(outcomes.map((o) => [o.idempotencyKey, o]));
+  const byKey = new Map<string, UsageOutcome>();
+  for (const o of outcomes) if (!byKey.has(o.idempotencyKey)) byKey.set(o.idempotencyKey, o);
   const claimed = new Set<string>();
   for (const w of group) {
     const own = new Map<string, UsageOutcome>();

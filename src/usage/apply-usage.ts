@@ -10,7 +10,9 @@ export type RejectionReason =
   | 'account_not_found'
   | 'unknown_feature'
   | 'feature_disabled'
-  | 'reservation_mismatch';
+  | 'reservation_mismatch'
+  /** The event could not be applied as sent (malformed, or refused by PostgreSQL for its data). */
+  | 'invalid_event';
 
 export interface UsageOutcome {
   idempotencyKey: string;
@@ -20,6 +22,8 @@ export interface UsageOutcome {
   cost: number;
   balanceAfter?: number;
   reason?: RejectionReason;
+  /** Not even a rejection could be recorded (its key or account cannot be stored): its job must fail. */
+  unrecorded?: boolean;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { QueuedUsageEvent } from './usage-event.js';
+import type { UsageBacklog } from './backlog.js';
 
 interface ShardBuffer {
   events: QueuedUsageEvent[];
@@ -22,7 +23,7 @@ export class UsageBatcher {
 
   constructor(
     private readonly queue: Queue,
-    private readonly opts: { shards: number; maxEvents: number; maxWaitMs: number },
+    private readonly opts: { shards: number; maxEvents: number; maxWaitMs: number; backlog: UsageBacklog },
   ) {}
 
   add(events: QueuedUsageEvent[]): Promise<void> {
@@ -63,8 +64,14 @@ export class UsageBatcher {
     for (let i = 0; i < buffer.events.length; i += this.opts.maxEvents) {
       jobs.push({ name: `shard-${shard}`, data: { events: buffer.events.slice(i, i + this.opts.maxEvents) } });
     }
+    // Counted once the jobs are in, without waiting for the reply: a count that ran ahead of its jobs
+    // could be reset while the queue looked idle, and lost; one that lags behind is at worst briefly high.
+    const { backlog } = this.opts;
     const added = this.queue.addBulk(jobs).then(
-      () => buffer.waiters.forEach((done) => done()),
+      () => {
+        backlog.added(buffer.events.length);
+        buffer.waiters.forEach((done) => done());
+      },
       (error: unknown) => buffer.waiters.forEach((done) => done(error)),
     );
     this.inFlight.add(added);

@@ -5,6 +5,7 @@ import type { Clock } from '../clock.js';
 import type { FeatureDirectory } from '../catalog/features.js';
 import { EngineError } from '../errors.js';
 import type { UsageBatcher } from './batcher.js';
+import type { UsageBacklog } from './backlog.js';
 import { payloadHash, type QueuedUsageEvent, type UsageEvent } from './usage-event.js';
 
 export interface AcceptedUsage {
@@ -42,8 +43,11 @@ export class UsageIntake {
       batcher: UsageBatcher;
       features: FeatureDirectory;
       clock: Clock;
+      backlog: UsageBacklog;
       keyPrefix: string;
       idempotencyTtlSeconds: number;
+      /** How far in the past occurredAt may lie (TOKENS_USAGE_MAX_AGE_DAYS). */
+      maxAgeDays: number;
     },
   ) {
     if (!('claimUsageKey' in deps.redis)) deps.redis.defineCommand('claimUsageKey', { numberOfKeys: 1, lua: claimScript });
@@ -55,6 +59,7 @@ export class UsageIntake {
 
   async accept(input: UsageEvent[]): Promise<AcceptedUsage[]> {
     const { db, features, clock } = this.deps;
+    this.deps.backlog.admit();
     const now = await clock.now();
     const events = this.dedupe(input);
 
@@ -71,8 +76,8 @@ export class UsageIntake {
     const userIds = [...new Set(events.map((e) => e.userId))];
     const keys = events.map((e) => e.idempotencyKey);
     const { accounts, settled } = await knownAccountsAndSettledKeys(db, userIds, keys);
-    const known = new Set(accounts);
-    const missing = userIds.filter((u) => !known.has(u));
+    const createdAt = new Map(accounts.map((a) => [a.userId, a.createdAt]));
+    const missing = userIds.filter((u) => !createdAt.has(u));
     if (missing.length > 0) {
       throw new EngineError('account_not_found', `no account for userId: ${missing.join(', ')}`, { userIds: missing });
     }
@@ -84,12 +89,33 @@ export class UsageIntake {
     if (conflicts.length > 0) throw conflictError(conflicts.map((e) => e.idempotencyKey));
 
     const open = events.filter((e) => !settledByKey.has(e.idempotencyKey));
+    this.refuseOutOfRange(open, createdAt, now);
     const queued = await this.claim(open, now);
     if (queued.length > 0) await this.deps.batcher.add(queued);
     return events.map((e) => ({
       idempotencyKey: e.idempotencyKey,
       status: settledByKey.get(e.idempotencyKey)?.status ?? 'queued',
     }));
+  }
+
+  /**
+   * A use is charged at the price of its occurredAt: one dated long ago, or before its account existed,
+   * would buy at a price nobody could buy at any more. A settled event replayed is not judged again.
+   */
+  private refuseOutOfRange(events: UsageEvent[], createdAt: Map<string, Date>, now: Date): void {
+    const oldest = now.getTime() - this.deps.maxAgeDays * 86_400_000;
+    const out = events.flatMap((e) => {
+      if (!e.occurredAt) return [];
+      const earliest = Math.max(oldest, createdAt.get(e.userId)!.getTime());
+      return Date.parse(e.occurredAt) < earliest ? [{ idempotencyKey: e.idempotencyKey, occurredAt: e.occurredAt, earliest: new Date(earliest).toISOString() }] : [];
+    });
+    if (out.length > 0) {
+      throw new EngineError(
+        'occurred_at_out_of_range',
+        `occurredAt may lie at most ${this.deps.maxAgeDays} days in the past and not before the account was created: ${out.map((o) => `${o.idempotencyKey} (earliest ${o.earliest})`).join(', ')}`,
+        out,
+      );
+    }
   }
 
   /** The same key twice in one request is one event if the payloads agree, and a conflict if not. */
@@ -152,19 +178,20 @@ export class UsageIntake {
 }
 
 const intakeLookup = `
-select 'account' as kind, user_id as key, null as payload_hash, null as status from accounts where user_id = any($1::text[])
+select 'account' as kind, user_id as key, null as payload_hash, null as status, created_at from accounts where user_id = any($1::text[])
 union all
-select 'settled', idempotency_key, payload_hash, status from usage_events where idempotency_key = any($2::text[])`;
+select 'settled', idempotency_key, payload_hash, status, null from usage_events where idempotency_key = any($2::text[])`;
 
 /**
- * Which of these accounts exist and which of these keys have settled: one prepared statement, one round
- * trip. A single-event accept is mostly round trips, so this halves what it asks of PostgreSQL.
+ * Which of these accounts exist (and since when) and which of these keys have settled: one prepared
+ * statement, one round trip. A single-event accept is mostly round trips, so this halves what it asks
+ * of PostgreSQL.
  */
 async function knownAccountsAndSettledKeys(db: Db, userIds: string[], keys: string[]) {
-  type Row = { kind: 'account' | 'settled'; key: string; payload_hash: string | null; status: UsageStatus | null };
-  const rows = await preparedQuery<Row>(db, 'usage_intake_lookup', intakeLookup, [userIds, keys]);
+  type Row = { kind: 'account' | 'settled'; key: string; payload_hash: string | null; status: UsageStatus | null; created_at: Date | null };
+  const rows = await preparedQuery<Row>(db, 'usage_intake_lookup_v2', intakeLookup, [userIds, keys]);
   return {
-    accounts: rows.filter((r) => r.kind === 'account').map((r) => r.key),
+    accounts: rows.filter((r) => r.kind === 'account').map((r) => ({ userId: r.key, createdAt: r.created_at! })),
     settled: rows
       .filter((r) => r.kind === 'settled')
       .map((r) => ({ idempotency_key: r.key, payload_hash: r.payload_hash!, status: r.status! })),

@@ -37,15 +37,19 @@ export const usageBatchSchema = z.strictObject({
   events: z.array(z.unknown()).min(1, 'events must hold at least one event').max(MAX_BATCH, `events holds at most ${MAX_BATCH}`),
 });
 
-/** A usage event as it travels in a `usage` job: its time fixed and its payload fingerprinted. */
+/**
+ * A usage event as it travels in a `usage` job: its time fixed and its payload fingerprinted. The worker
+ * holds each event of a job to the intake's rules again, one by one: a job added by other hands than
+ * the intake's may carry anything, and one bad event must fail only itself.
+ */
 export const queuedUsageEventSchema = z.object({
-  userId: z.string(),
-  feature: z.string(),
-  idempotencyKey: z.string(),
-  occurredAt: z.string(),
-  reservationId: z.string().optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
-  payloadHash: z.string(),
+  userId: userIdSchema,
+  feature: featureKeySchema,
+  idempotencyKey: idempotencyKeySchema,
+  occurredAt: isoTimestamp,
+  reservationId: z.uuid().optional(),
+  metadata: metadataSchema.optional(),
+  payloadHash: z.string().min(1).max(128),
 });
 export type QueuedUsageEvent = z.infer<typeof queuedUsageEventSchema>;
 

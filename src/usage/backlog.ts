@@ -1,0 +1,86 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { EngineError } from '../errors.js';
+
+// Resets the count when nothing is pending: whatever a crash or a removed job left it at, it is exact
+// again as soon as the queue is empty.
+const resetWhenIdleScript = `
+for i = 2, #KEYS do
+  local kind = redis.call('TYPE', KEYS[i]).ok
+  if (kind == 'list' and redis.call('LLEN', KEYS[i]) > 0) or (kind == 'zset' and redis.call('ZCARD', KEYS[i]) > 0) then
+    return redis.call('GET', KEYS[1]) or '0'
+  end
+end
+redis.call('SET', KEYS[1], '0')
+return '0'`;
+
+/** How long a refused caller should wait: the figure is re-read every second, workers drain meanwhile. */
+const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * How many usage events wait to be applied, for back-pressure. One Redis counter that the API adds a
+ * flush's events to once their jobs are in, and workers take settled jobs' events from. Each API
+ * process re-reads it once a second in the background, so refusing costs a request no round trip. Any
+ * drift (a process that died between its jobs and its count, a job removed by hand) is undone the next
+ * time the queue is empty.
+ */
+export class UsageBacklog {
+  private figure = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly key: string;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly queue: Queue,
+    private readonly opts: { prefix: string; limit: number; refreshMs?: number },
+  ) {
+    this.key = `${opts.prefix}:usage-backlog`;
+    if (!('resetUsageBacklogWhenIdle' in redis)) redis.defineCommand('resetUsageBacklogWhenIdle', { lua: resetWhenIdleScript });
+  }
+
+  /** The figure last read: usage events waiting to be applied. */
+  get waiting(): number {
+    return this.figure;
+  }
+
+  /** Refuses a request with 429 backlogged while the last figure read is over the limit. */
+  admit(): void {
+    if (this.figure > this.opts.limit) {
+      throw new EngineError(
+        'backlogged',
+        `${this.figure} usage events are waiting to be applied (the limit is ${this.opts.limit}); nothing of this request was queued, retry later`,
+        { waiting: this.figure, limit: this.opts.limit },
+        RETRY_AFTER_SECONDS,
+      );
+    }
+  }
+
+  /** Counts events just added to the queue. */
+  added(events: number): void {
+    this.redis.incrby(this.key, events).catch(() => undefined);
+  }
+
+  /** Takes applied (or finally failed) events off the count; a lost decrement is made good when the queue empties. */
+  settled(events: number): void {
+    this.redis.decrby(this.key, events).catch(() => undefined);
+  }
+
+  async refresh(): Promise<number> {
+    const k = this.queue.keys;
+    const keys = [this.key, k.wait!, k.active!, k.paused!, k.delayed!, k.prioritized!, k['waiting-children']!];
+    const value = await (this.redis as unknown as { resetUsageBacklogWhenIdle(n: number, ...keys: string[]): Promise<string> }).resetUsageBacklogWhenIdle(keys.length, ...keys);
+    this.figure = Math.max(0, Number(value) || 0);
+    return this.figure;
+  }
+
+  start(): void {
+    const tick = () => void this.refresh().catch(() => undefined);
+    tick();
+    this.timer = setInterval(tick, this.opts.refreshMs ?? 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
