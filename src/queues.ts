@@ -33,6 +33,12 @@ export const retryingJob = {
   removeOnFail: { age: 14 * 24 * 3600 },
 } as const;
 
+/**
+ * A scheduled job (or one an operator runs) retries for about seven minutes (250 ms doubling up to 30 s):
+ * through a database restart, while the next run of a minute's schedule makes longer pointless.
+ */
+export const scheduledJobAttempts = 20;
+
 export function cappedBackoff(attemptsMade: number): number {
   return Math.min(30_000, 250 * 2 ** Math.max(0, attemptsMade - 1));
 }

@@ -1,6 +1,6 @@
 import { Worker } from 'bullmq';
 import type { Engine } from '../src/engine.js';
-import { scheduledJobSchema } from '../src/queues.js';
+import { cappedBackoff, scheduledJobSchema } from '../src/queues.js';
 import { scheduledJobs } from '../src/jobs/scheduled-jobs.js';
 import { runStandalone } from './standalone.js';
 import { observeWorker } from './observe.js';
@@ -18,7 +18,9 @@ export function startScheduledWorker(engine: Engine): Worker {
       engine.log.info({ job: name, jobId: job.id, asOf: at.toISOString(), ...result }, 'scheduled job done');
       return result;
     },
-    { connection: engine.workerConnection, prefix: engine.config.queuePrefix, concurrency: 2 },
+    // Scheduled jobs are added with the queues' default backoff ("capped"): without the strategy, the
+    // first failed attempt (PostgreSQL away) failed the job for good instead of retrying it.
+    { connection: engine.workerConnection, prefix: engine.config.queuePrefix, concurrency: 2, settings: { backoffStrategy: cappedBackoff } },
   );
   return observeWorker(engine, worker, 'scheduled');
 }

@@ -2,6 +2,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Engine } from '../engine.js';
 import { scheduledJobs, type ScheduledJobDefinition } from './scheduled-jobs.js';
 import { requireAsOfNotInFuture } from './as-of.js';
+import { scheduledJobAttempts } from '../queues.js';
 
 const MINUTE = 60_000;
 /** How far back a scheduler looks for a run it has not seen fire: more than any schedule's gap between runs (a day). */
@@ -62,7 +63,7 @@ export function createScheduler(engine: Engine, jobs: Record<string, ScheduledJo
     if (previous === null) return undefined; // fired already, by this scheduler or another
     const jobId = `${name}-${slot.replaceAll(':', '')}`;
     try {
-      await engine.queues.scheduled.add(name, { name }, { jobId, attempts: 5 });
+      await engine.queues.scheduled.add(name, { name }, { jobId, attempts: scheduledJobAttempts });
     } catch (error) {
       await engine.redis.eval(releaseRun, 1, key, slot, previous).catch(() => undefined);
       throw error;
@@ -119,6 +120,6 @@ export function startScheduler(engine: Engine, jobs?: Record<string, ScheduledJo
 /** Queues a run of `name` now, as of `asOf` (never after the engine's now) or of the moment it runs. */
 export async function enqueueScheduledJob(engine: Engine, name: string, asOf?: Date): Promise<string> {
   if (asOf) requireAsOfNotInFuture(asOf, await engine.clock.now());
-  const job = await engine.queues.scheduled.add(name, { name, ...(asOf ? { asOf: asOf.toISOString() } : {}) }, { attempts: 5 });
+  const job = await engine.queues.scheduled.add(name, { name, ...(asOf ? { asOf: asOf.toISOString() } : {}) }, { attempts: scheduledJobAttempts });
   return job.id!;
 }
