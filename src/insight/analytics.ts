@@ -73,7 +73,7 @@ export async function usersNearLimit(db: Db, limit = 50) {
   const rows = await db
     .selectFrom('accounts')
     .select(['user_id', 'plan_id', 'period_used', 'period_allocated', 'balance', 'period_end'])
-    .where(sql<boolean>`period_allocated > 0 and period_used * 100 >= 90 * period_allocated`)
+    .where(sql<boolean>`period_allocated > 0 and period_used::bigint * 100 >= 90 * period_allocated::bigint`)
     .orderBy(sql`period_used::float / period_allocated`, 'desc')
     .limit(limit)
     .execute();

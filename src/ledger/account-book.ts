@@ -2,9 +2,17 @@ import { sql } from 'kysely';
 import type { Trx } from '../db/database.js';
 import type { Account, GrantSource, LedgerKind, NewLedgerEntry } from '../db/schema.js';
 import { recordWarnings } from '../notify/record-warnings.js';
+import { EngineError } from '../errors.js';
 
 // PostgreSQL takes at most 65535 parameters per statement; an entry uses 16.
 const ENTRY_CHUNK = 2000;
+
+/**
+ * What one account may hold (balance plus held tokens) and be allocated in a period. Far above any
+ * plan, and far enough below 2^31 that every sum kept per account (used this period counts rollover
+ * too) stays in its integer column.
+ */
+export const MAX_ACCOUNT_TOKENS = 1_000_000_000;
 
 /** Tokens taken from one grant, so that a release can put them back where they came from. */
 export interface Allocation {
@@ -189,6 +197,18 @@ export class AccountBook {
   }
 
   async grant(trx: Trx, g: NewGrant): Promise<number | null> {
+    const held = this.account.balance + this.account.held + g.tokens;
+    const allocated = this.account.period_allocated + (g.countsAsAllocated === false ? 0 : g.tokens);
+    if (held > MAX_ACCOUNT_TOKENS || allocated > MAX_ACCOUNT_TOKENS) {
+      throw new EngineError('balance_limit_exceeded', `a grant of ${g.tokens} would take account "${this.userId}" past ${MAX_ACCOUNT_TOKENS} tokens`, {
+        userId: this.userId,
+        tokens: g.tokens,
+        balance: this.account.balance,
+        held: this.account.held,
+        allocatedThisPeriod: this.account.period_allocated,
+        limit: MAX_ACCOUNT_TOKENS,
+      });
+    }
     const inserted = await trx
       .insertInto('grants')
       .values({

@@ -26,7 +26,7 @@ async function bursts(exec: Executor, r: AlertRules, from: Date, to: Date): Prom
   if (r.burstMinTokens === 0) return [];
   const { rows: candidates } = await sql<{ user_id: string; tokens: number; p99: number; active: number }>`
     with w as (
-      select user_id, sum(cost)::int as tokens from ledger_entries
+      select user_id, sum(cost) as tokens from ledger_entries
       where kind = 'use' and occurred_at > ${from} and occurred_at <= ${to} group by user_id
     )
     select user_id, tokens,
