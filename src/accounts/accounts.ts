@@ -7,6 +7,7 @@ import { AccountBook } from '../ledger/account-book.js';
 import { EngineError } from '../errors.js';
 import { percentUsed, warningFor, type WarningLevel } from '../notify/warning-levels.js';
 import { loyaltyStatus, type LoyaltyView } from '../rewards/loyalty.js';
+import { dueHoldTokens } from '../ledger/hold-expiry.js';
 
 export const DEFAULT_PLAN = 'free_starter';
 
@@ -95,18 +96,19 @@ export async function expiredUnswept(exec: Executor, userId: string, now: Date):
 
 export async function getAccountView(exec: Executor, userId: string, now: Date): Promise<AccountView> {
   const account = await requireAccount(exec, userId);
-  const [plan, expired, loyalty] = await Promise.all([
+  const [plan, expired, loyalty, due] = await Promise.all([
     getPlan(exec, account.plan_id),
     expiredUnswept(exec, userId, now),
     loyaltyStatus(exec, userId, now),
+    account.held > 0 ? dueHoldTokens(exec, userId, now) : { held: 0, spendable: 0 },
   ]);
   const percent = percentUsed(account.period_used, account.period_allocated);
   return {
     userId: account.user_id,
     plan: { id: plan.id, name: plan.name, monthlyTokens: plan.monthly_tokens },
     email: account.email,
-    balance: account.balance - expired,
-    held: account.held,
+    balance: account.balance - expired + due.spendable,
+    held: account.held - due.held,
     period: { start: account.period_start.toISOString(), end: account.period_end.toISOString() },
     usedThisPeriod: account.period_used,
     allocatedThisPeriod: account.period_allocated,

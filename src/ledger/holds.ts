@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Db, Trx } from '../db/database.js';
+import type { Db, Executor, Trx } from '../db/database.js';
 import type { Hold } from '../db/schema.js';
 import { EngineError } from '../errors.js';
 import { audit } from '../admin/audit.js';
@@ -13,15 +13,31 @@ export interface HoldRequest {
   /** The base price and pricing rules behind `cost`: the hold keeps the price it quoted. */
   pricing: unknown;
   ttlSeconds: number;
+  /** Open holds the account may have at once (TOKENS_MAX_OPEN_HOLDS). */
+  maxOpenHolds: number;
 }
 
 /**
  * Holds `cost` tokens under the account's row lock, so concurrent callers can never be promised the
- * same tokens. Returns the hold, or null when the spendable balance is short.
+ * same tokens. Returns the hold, or null when the spendable balance is short. The caller has released
+ * the account's holds past their time (releaseDueHolds), so every open hold counted here is live.
  */
 export async function placeHold(trx: Trx, book: AccountBook, req: HoldRequest, now: Date): Promise<{ id: string; expiresAt: Date } | null> {
   book.expireDue(now);
   if (book.balance < req.cost) return null;
+  const { open } = await trx
+    .selectFrom('holds')
+    .select((eb) => eb.fn.countAll<number>().as('open'))
+    .where('user_id', '=', req.userId)
+    .where('status', '=', 'open')
+    .executeTakeFirstOrThrow();
+  if (open >= req.maxOpenHolds) {
+    throw new EngineError('too_many_holds', `account "${req.userId}" already has ${open} open holds (at most ${req.maxOpenHolds}); use or release one first`, {
+      userId: req.userId,
+      open,
+      limit: req.maxOpenHolds,
+    });
+  }
   const id = randomUUID();
   const expiresAt = new Date(now.getTime() + req.ttlSeconds * 1000);
   const allocations = book.hold(req.cost, { occurredAt: now, featureKey: req.featureKey, holdId: id })!;
@@ -53,9 +69,13 @@ export async function closeHold(trx: Trx, holdId: string, closing: Closing, now:
     .execute();
 }
 
-async function releaseLocked(trx: Trx, book: AccountBook, hold: Hold, status: 'released' | 'expired', now: Date): Promise<void> {
+/**
+ * Gives a hold's tokens back under its account's lock. An expired hold gives them back as of the instant
+ * it expired, whoever writes the entry (the sweep, or the next transaction to lock the account).
+ */
+export async function releaseLocked(trx: Trx, book: AccountBook, hold: Hold, status: 'released' | 'expired', now: Date): Promise<void> {
   await book.releaseHold(trx, hold.cost, hold.allocations as Allocation[], {
-    occurredAt: now,
+    occurredAt: status === 'expired' ? hold.expires_at : now,
     featureKey: hold.feature_key,
     holdId: hold.id,
     metadata: { reason: status },
@@ -72,7 +92,10 @@ export interface AdminRelease {
   actor: string;
 }
 
-/** Releases a hold on request. Releasing twice is answered as released; a used or expired hold is closed. */
+/**
+ * Releases a hold on request. Releasing twice is answered as released; a used or expired hold is closed
+ * (one past its time is expired from that instant: its expiry is written, then refused as closed).
+ */
 export async function releaseHold(db: Db, holdId: string, now: Date, gate: AccountGate, admin?: AdminRelease): Promise<{ status: 'released' }> {
   if (!uuidPattern.test(holdId)) throw new EngineError('reservation_not_found', `no reservation "${holdId}"`);
   // A hold never changes account: whose it is can be read before waiting for that account.
@@ -80,17 +103,15 @@ export async function releaseHold(db: Db, holdId: string, now: Date, gate: Accou
   if (!found || (admin && found.user_id !== admin.userId)) {
     throw new EngineError('reservation_not_found', admin ? `account "${admin.userId}" has no reservation "${holdId}"` : `no reservation "${holdId}"`);
   }
-  return gate.run(found.user_id, () => db.transaction().execute(async (trx) => {
+  const status = await gate.run(found.user_id, () => db.transaction().execute(async (trx) => {
     const book = (await AccountBook.lockOne(trx, found.user_id))!;
     // Re-read under the account lock: every change to a hold happens under its account's lock.
     const hold = await trx.selectFrom('holds').selectAll().where('id', '=', holdId).executeTakeFirstOrThrow();
-    if (hold.status === 'released') return { status: 'released' as const };
-    if (hold.status !== 'open') {
-      throw new EngineError('reservation_closed', `reservation "${holdId}" is already ${hold.status}`, { status: hold.status });
-    }
-    await releaseLocked(trx, book, hold, 'released', now);
+    if (hold.status !== 'open') return hold.status;
+    const closing = hold.expires_at.getTime() <= now.getTime() ? 'expired' : 'released';
+    await releaseLocked(trx, book, hold, closing, now);
     await AccountBook.flush(trx, [book], now);
-    if (admin) {
+    if (admin && closing === 'released') {
       await audit(trx, {
         actor: admin.actor,
         action: 'hold.release',
@@ -100,8 +121,31 @@ export async function releaseHold(db: Db, holdId: string, now: Date, gate: Accou
         at: now,
       });
     }
-    return { status: 'released' as const };
+    return closing;
   }));
+  if (status === 'released') return { status };
+  throw new EngineError('reservation_closed', `reservation "${holdId}" is already ${status}`, { status });
+}
+
+export interface OpenHoldView {
+  reservationId: string;
+  feature: string;
+  cost: number;
+  expiresAt: string;
+}
+
+/** The account's live holds, soonest to expire first; one past its time is not open any more. */
+export async function listOpenHolds(db: Executor, userId: string, now: Date): Promise<OpenHoldView[]> {
+  const rows = await db
+    .selectFrom('holds')
+    .select(['id', 'feature_key', 'cost', 'expires_at'])
+    .where('user_id', '=', userId)
+    .where('status', '=', 'open')
+    .where('expires_at', '>', now)
+    .orderBy('expires_at')
+    .orderBy('id')
+    .execute();
+  return rows.map((h) => ({ reservationId: h.id, feature: h.feature_key, cost: h.cost, expiresAt: h.expires_at.toISOString() }));
 }
 
 /** The sweep: every open hold whose time has passed gives its tokens back. Returns how many expired. */

@@ -4,6 +4,7 @@ import { EngineError } from '../errors.js';
 import { audit } from '../admin/audit.js';
 import { AccountBook } from './account-book.js';
 import type { AccountGate } from './account-gate.js';
+import { releaseDueHolds } from './hold-expiry.js';
 
 export interface ManualGrant {
   userId: string;
@@ -22,7 +23,9 @@ export async function grantManually(db: Db, g: ManualGrant, actor: string, now: 
   return gate.run(g.userId, () => db.transaction().execute(async (trx) => {
     const book = await AccountBook.lockOne(trx, g.userId);
     if (!book) throw new EngineError('account_not_found', `no account for userId "${g.userId}"`, { userId: g.userId });
-    // Tokens past their expiry are not spendable: the balance answered must not count them (the sweep may not have run).
+    // Tokens past their expiry are not spendable, and those of holds past theirs are: the balance answered
+    // must say so (the sweep may not have run).
+    await releaseDueHolds(trx, [book], now);
     book.expireDue(now);
     const key = `admin:${g.idempotencyKey ?? randomUUID()}`;
     const grantId = await book.grant(trx, {

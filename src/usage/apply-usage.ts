@@ -2,6 +2,7 @@ import type { Trx } from '../db/database.js';
 import type { Hold, UsageStatus } from '../db/schema.js';
 import { AccountBook } from '../ledger/account-book.js';
 import { closeHold } from '../ledger/holds.js';
+import { releaseDueHolds } from '../ledger/hold-expiry.js';
 import { loadPriceBook, spanOf } from '../catalog/prices.js';
 import type { QueuedUsageEvent } from './usage-event.js';
 
@@ -40,6 +41,8 @@ export async function applyUsage(trx: Trx, events: QueuedUsageEvent[], now: Date
   const batch = [...unique.values()];
 
   const books = await AccountBook.lock(trx, batch.map((e) => e.userId));
+  // Before the holds are read: one past its time is expired (its tokens back), not open.
+  await releaseDueHolds(trx, books.values(), now);
   const settled = await settledKeys(trx, batch.map((e) => e.idempotencyKey));
   const fresh = batch.filter((e) => !settled.has(e.idempotencyKey));
 

@@ -44,7 +44,7 @@ describe('reservations hold tokens until used, released or expired', () => {
     expect((await engine.api('DELETE', '/v1/reservations/00000000-0000-4000-8000-000000000000')).status).toBe(404);
   });
 
-  it('an unused hold expires after its ttl when the sweep runs, and no other use could spend it meanwhile', async () => {
+  it('an unused hold expires after its ttl, and no other use could spend it meanwhile', async () => {
     await engine.api('POST', '/v1/accounts', { userId: 'sleeper' });
     const hold = await engine.api('POST', '/v1/check', { userId: 'sleeper', feature: '23_Tailored_CV_Generator.py', reserve: true, ttlSeconds: 60 });
     expect(hold.body.allowed).toBe(true);

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Engine } from '../../engine.js';
-import { createAccount, getAccountView } from '../../accounts/accounts.js';
+import { createAccount, getAccountView, requireAccount } from '../../accounts/accounts.js';
 import { listLedger } from '../../ledger/ledger-history.js';
+import { listOpenHolds } from '../../ledger/holds.js';
 import { planIdSchema, userIdSchema } from '../../validation.js';
 import { parse } from '../errors.js';
 
@@ -28,6 +29,12 @@ export function accountRoutes(app: FastifyInstance, engine: Engine): void {
   app.get('/v1/accounts/:userId', async (request) => {
     const { userId } = parse(userParams, request.params, 'userId');
     return getAccountView(engine.db, userId, await engine.clock.now());
+  });
+
+  app.get('/v1/accounts/:userId/holds', async (request) => {
+    const { userId } = parse(userParams, request.params, 'userId');
+    await requireAccount(engine.db, userId);
+    return { holds: await listOpenHolds(engine.db, userId, await engine.clock.now()) };
   });
 
   app.get('/v1/accounts/:userId/ledger', async (request) => {

@@ -17,7 +17,7 @@ export function gatingRoutes(app: FastifyInstance, engine: Engine): void {
   app.post('/v1/check', async (request) => {
     const body = parse(checkBody, request.body, 'check');
     const now = await engine.clock.now();
-    return checkFeature(engine.db, { ...body, ttlSeconds: body.ttlSeconds ?? engine.config.holdTtlSeconds }, now, engine.ruleCache, engine.accountGate);
+    return checkFeature(engine.db, { ...body, ttlSeconds: body.ttlSeconds ?? engine.config.holdTtlSeconds, maxOpenHolds: engine.config.maxOpenHolds }, now, engine.ruleCache, engine.accountGate);
   });
 
   app.delete('/v1/reservations/:reservationId', async (request) => {
