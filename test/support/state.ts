@@ -29,7 +29,7 @@ export async function engineState(engine: Pick<TestEngine, 'databaseUrl' | 'pref
     let redisKeys = 0;
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${engine.prefix}:*`, 'COUNT', 1000);
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${engine.prefix}:*`, 'COUNT', 10_000);
       cursor = next;
       // The test clock and the schedule locks move on their own; everything else is the engine's data.
       redisKeys += keys.filter((k) => !k.endsWith(':test-clock') && !k.includes(':schedule:') && !k.includes(':usage-backlog')).length;

@@ -7,7 +7,7 @@ import { listOpenHolds } from '../../ledger/holds.js';
 import { planIdSchema, userIdSchema } from '../../validation.js';
 import { parse } from '../errors.js';
 
-const createBody = z.strictObject({
+export const createBody = z.strictObject({
   userId: userIdSchema,
   plan: planIdSchema.optional(),
   email: z.email().optional(),

@@ -6,7 +6,7 @@ import { releaseHold } from '../../ledger/holds.js';
 import { featureKeySchema, userIdSchema } from '../../validation.js';
 import { parse } from '../errors.js';
 
-const checkBody = z.strictObject({
+export const checkBody = z.strictObject({
   userId: userIdSchema,
   feature: featureKeySchema,
   reserve: z.boolean().optional(),
