@@ -4,6 +4,7 @@
 // process and on two API + two worker processes (bench/topology-load.ts).
 // Knobs: BENCH_EVENTS (30000), BENCH_CHECK_SECONDS (10), BENCH_LOAD_SECONDS (15), BENCH_LOAD_CONNECTIONS
 // (50); TOKENS_* settings reach the engine as they are. `-- --soak` or BENCH_SOAK_MINUTES: bench/soak.ts.
+// `-- --redis-bytes`: what Redis keeps per accepted event (bench/redis-bytes.ts), alone.
 import { loadavg } from 'node:os';
 import { cleanup, isolation } from './isolation.js';
 import { startEngine, type BenchEngine } from './engine.js';
@@ -20,6 +21,7 @@ import { soakMinutes } from './soak.js';
 import { runSoak } from './soak-run.js';
 import { LATEST, readLatest, writeLatest } from './results-file.js';
 import { autogroupScheduling } from './cpu.js';
+import { runRedisBytes } from './redis-bytes.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 30_000);
 /** Applied before the timed phases (not timed), so neither phase pays for JIT and cold caches. */
@@ -40,6 +42,8 @@ const LOAD = {
   /** Every 20th accepted event is followed to the ledger for the accepted → applied lag. */
   lagEvery: 20,
 };
+
+if (process.argv.includes('--redis-bytes')) process.exit(await runRedisBytes());
 
 // The soak runs alone (bench/soak.ts), instead of everything below.
 const SOAK_MINUTES = soakMinutes();

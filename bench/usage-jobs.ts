@@ -1,7 +1,6 @@
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { bullmqConnection, type Isolation } from './isolation.js';
-import { spread, type Spread } from './stats.js';
+import type { Isolation } from './isolation.js';
+import type { Spread } from './stats.js';
 import type { BenchEngine } from './engine.js';
 import { hasRole } from './topology.js';
 
@@ -13,9 +12,14 @@ export interface UsageJobs {
   /** Ledger transactions the workers ran for the phase (their /metrics), and jobs per transaction. */
   transactions: number;
   jobsPerTransaction: number;
-  /** Completed jobs of the phase still kept by BullMQ (at most the last 10,000) that the times are from. */
+  /** Usage jobs the workers completed during the phase (their job-duration histogram). */
   sampled: number;
-  /** processedOn → finishedOn of each sampled job: the worker's transaction plus BullMQ's bookkeeping. */
+  /**
+   * processedOn → finishedOn of the phase's completed jobs: the wait for its lane, the transaction and
+   * BullMQ's bookkeeping. Completed usage jobs are removed with their payloads, so the times come from
+   * the workers' `tokens_job_duration_seconds` histogram: each percentile is the upper bound of its
+   * bucket (5, 10, 25, 50, 100, 250 ms, ...), interpolated within it.
+   */
   jobMs: Spread;
 }
 
@@ -29,9 +33,17 @@ export async function usageJobsAdded(iso: Isolation): Promise<number> {
   }
 }
 
-/** Usage transactions and the jobs they carried so far, summed over the processes that run workers. */
-export async function usageTransactions(engine: BenchEngine): Promise<{ transactions: number; jobs: number }> {
-  const total = { transactions: 0, jobs: 0 };
+/** What the workers' /metrics say so far, summed over the processes that run workers. */
+export interface WorkerCounters {
+  transactions: number;
+  jobs: number;
+  /** Completed usage jobs per cumulative duration bucket: upper bound in seconds → count. */
+  durations: Map<number, number>;
+}
+
+/** Usage transactions and the jobs they carried so far, and completed jobs' durations, over every workers process. */
+export async function usageTransactions(engine: BenchEngine): Promise<WorkerCounters> {
+  const total: WorkerCounters = { transactions: 0, jobs: 0, durations: new Map() };
   for (const { role, url } of engine.metricsUrls.filter((m) => hasRole(m.role, 'workers'))) {
     const text = await (await fetch(url, { signal: AbortSignal.timeout(10_000) })).text();
     const sample = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
@@ -39,32 +51,51 @@ export async function usageTransactions(engine: BenchEngine): Promise<{ transact
     if (Number.isNaN(transactions)) throw new Error(`${role.name}: no tokens_usage_transaction_jobs in ${url}`);
     total.transactions += transactions;
     total.jobs += sample('tokens_usage_transaction_jobs_sum');
+    const bucket = /^tokens_job_duration_seconds_bucket\{(?=[^}]*le="([^"]+)")(?=[^}]*queue="usage")(?=[^}]*outcome="completed")[^}]*\} (\S+)$/gm;
+    for (const [, le, count] of text.matchAll(bucket)) {
+      const bound = le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le);
+      total.durations.set(bound, (total.durations.get(bound) ?? 0) + Number(count));
+    }
   }
   return total;
 }
 
-/** What the usage worker did with a phase's events, from BullMQ's own records and the workers' metrics. */
+/** Percentiles of the jobs completed between two readings of the cumulative histogram, in ms. */
+function histogramSpread(before: Map<number, number>, after: Map<number, number>): Spread {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const cumulative = bounds.map((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0));
+  const n = cumulative.at(-1) ?? 0;
+  const quantile = (q: number) => {
+    if (n === 0) return Number.NaN;
+    const rank = q * n;
+    const i = cumulative.findIndex((c) => c >= rank);
+    const upper = bounds[i]!;
+    const lower = i > 0 ? bounds[i - 1]! : 0;
+    if (!Number.isFinite(upper)) return lower * 1000;
+    const below = i > 0 ? cumulative[i - 1]! : 0;
+    const inBucket = cumulative[i]! - below;
+    return (lower + (upper - lower) * (inBucket > 0 ? (rank - below) / inBucket : 1)) * 1000;
+  };
+  const top = cumulative.findIndex((c) => c >= n);
+  return { n, p50: quantile(0.5), p90: quantile(0.9), p99: quantile(0.99), max: n === 0 ? Number.NaN : bounds[top]! * 1000 };
+}
+
+/** What the usage worker did with a phase's events, from BullMQ's job counter and the workers' metrics. */
 export async function usageJobs(
   iso: Isolation,
-  phase: { fromMs: number; toMs: number; jobsBefore: number; events: number; transactionsBefore: { transactions: number; jobs: number }; engine: BenchEngine },
+  phase: { fromMs: number; toMs: number; jobsBefore: number; events: number; transactionsBefore: WorkerCounters; engine: BenchEngine },
 ): Promise<UsageJobs> {
   const after = await usageTransactions(phase.engine);
   const transactions = after.transactions - phase.transactionsBefore.transactions;
   const jobsInTransactions = after.jobs - phase.transactionsBefore.jobs;
-  const queue = new Queue('usage', { connection: bullmqConnection(iso), prefix: iso.prefix });
-  try {
-    const added = (await usageJobsAdded(iso)) - phase.jobsBefore;
-    const jobs = await queue.getJobs(['completed'], 0, 9_999);
-    const inPhase = jobs.filter((j) => j.processedOn !== undefined && j.finishedOn !== undefined && j.processedOn >= phase.fromMs && j.processedOn <= phase.toMs);
-    return {
-      added,
-      eventsPerJob: phase.events / Math.max(1, added),
-      transactions,
-      jobsPerTransaction: jobsInTransactions / Math.max(1, transactions),
-      sampled: inPhase.length,
-      jobMs: spread(inPhase.map((j) => j.finishedOn! - j.processedOn!)),
-    };
-  } finally {
-    await queue.close();
-  }
+  const added = (await usageJobsAdded(iso)) - phase.jobsBefore;
+  const jobMs = histogramSpread(phase.transactionsBefore.durations, after.durations);
+  return {
+    added,
+    eventsPerJob: phase.events / Math.max(1, added),
+    transactions,
+    jobsPerTransaction: jobsInTransactions / Math.max(1, transactions),
+    sampled: jobMs.n,
+    jobMs,
+  };
 }

@@ -65,6 +65,7 @@ export function startUsageWorker(engine: Engine): Worker {
         engine.metrics.usageEvents.inc({ outcome: o.status, reason: o.reason ?? '' });
       }
       engine.backlog.settled(parsed.data.events.length);
+      engine.intake.forgetSettled(outcomes.filter((o) => !o.unrecorded).map((o) => o.idempotencyKey));
       const unrecorded = outcomes.filter((o) => o.unrecorded).length;
       // Kept in the failed set, payload and all, for an operator: the rest of the job has settled.
       if (unrecorded > 0) throw new UnrecordedEvents(unrecorded);

@@ -7,19 +7,20 @@ import { EngineError } from '../errors.js';
 import type { UsageBatcher } from './batcher.js';
 import type { UsageBacklog } from './backlog.js';
 import { payloadHash, type QueuedUsageEvent, type UsageEvent } from './usage-event.js';
+import { decodeRecord, encodeRecord, recordsPayload, type InFlightRecord } from './in-flight-record.js';
 
 export interface AcceptedUsage {
   idempotencyKey: string;
   status: 'queued' | 'applied' | 'rejected';
 }
 
-/** What Redis remembers of an accepted, not yet settled event: its fingerprint and the time we gave it. */
-interface InFlightRecord {
-  h: string;
-  o: string;
-  f: string;
-  u: string;
-}
+/**
+ * How long Redis keeps a key's record once it has settled: usage_events answers for it from then on,
+ * and the record only covers a request that read PostgreSQL just before the settling commit and claims
+ * the key just after it (so that it still finds a different payload a conflict). Minutes, not the
+ * TOKENS_IDEMPOTENCY_TTL_HOURS an unsettled key is kept.
+ */
+export const SETTLED_RECORD_TTL_SECONDS = 300;
 
 // Reads the record of a key or, if there is none, writes ours: one round trip, no race between the two.
 const claimScript = `
@@ -142,9 +143,9 @@ export class UsageIntake {
     const redis = this.deps.redis as Redis & { claimUsageKey(key: string, value: string, ttl: number): Promise<string | null> };
     const pipeline = redis.pipeline();
     const records = events.map((e) => {
-      const record: InFlightRecord = { h: payloadHash(e), o: e.occurredAt ? new Date(e.occurredAt).toISOString() : now.toISOString(), f: e.feature, u: e.userId };
+      const record: InFlightRecord = { hash: payloadHash(e), occurredAt: e.occurredAt ? new Date(e.occurredAt) : now, feature: e.feature, userId: e.userId };
       // Queued on the pipeline (typed as the client for its custom command); exec() returns the results.
-      void (pipeline as unknown as typeof redis).claimUsageKey(this.redisKey(e.idempotencyKey), JSON.stringify(record), this.deps.idempotencyTtlSeconds);
+      void (pipeline as unknown as typeof redis).claimUsageKey(this.redisKey(e.idempotencyKey), encodeRecord(record), this.deps.idempotencyTtlSeconds);
       return record;
     });
     const results = (await pipeline.exec()) ?? [];
@@ -153,13 +154,15 @@ export class UsageIntake {
     const queued = events.map((e, i) => {
       const [error, existing] = results[i] ?? [new Error('no reply')];
       if (error) throw error;
-      let record = records[i]!;
-      if (existing) {
-        const found = JSON.parse(existing as string) as InFlightRecord;
-        if (found.h !== record.h) conflicts.push(e.idempotencyKey);
-        record = found;
-      } else newlyClaimed.push(e.idempotencyKey);
-      return toQueued(e, record);
+      const ours = records[i]!;
+      if (!existing) {
+        newlyClaimed.push(e.idempotencyKey);
+        return toQueued(e, ours);
+      }
+      // The same payload keeps the occurredAt the first accept gave it; another one is a conflict.
+      const found = decodeRecord(existing as string);
+      if (!recordsPayload(found, ours.hash)) conflicts.push(e.idempotencyKey);
+      return toQueued(e, { ...ours, occurredAt: found.occurredAt });
     });
     if (conflicts.length > 0) {
       if (newlyClaimed.length > 0) await redis.del(...newlyClaimed.map((k) => this.redisKey(k)));
@@ -172,8 +175,16 @@ export class UsageIntake {
   async inFlight(idempotencyKey: string): Promise<{ feature: string; occurredAt: Date; userId: string } | undefined> {
     const raw = await this.deps.redis.get(this.redisKey(idempotencyKey));
     if (!raw) return undefined;
-    const r = JSON.parse(raw) as InFlightRecord;
-    return { feature: r.f, occurredAt: new Date(r.o), userId: r.u };
+    const { feature, occurredAt, userId } = decodeRecord(raw);
+    return { feature, occurredAt, userId };
+  }
+
+  /** Settled keys need their records only a little longer (SETTLED_RECORD_TTL_SECONDS); one pipeline, not awaited. */
+  forgetSettled(idempotencyKeys: string[]): void {
+    if (idempotencyKeys.length === 0) return;
+    const pipeline = this.deps.redis.pipeline();
+    for (const key of idempotencyKeys) pipeline.expire(this.redisKey(key), SETTLED_RECORD_TTL_SECONDS);
+    pipeline.exec().catch(() => undefined);
   }
 }
 
@@ -203,8 +214,8 @@ function toQueued(e: UsageEvent, record: InFlightRecord): QueuedUsageEvent {
     userId: e.userId,
     feature: e.feature,
     idempotencyKey: e.idempotencyKey,
-    occurredAt: record.o,
-    payloadHash: record.h,
+    occurredAt: record.occurredAt.toISOString(),
+    payloadHash: record.hash,
     ...(e.reservationId ? { reservationId: e.reservationId.toLowerCase() } : {}),
     ...(e.metadata ? { metadata: e.metadata } : {}),
   };

@@ -69,7 +69,7 @@ describe('back-pressure: past TOKENS_USAGE_MAX_BACKLOG waiting events, usage is 
     expect((await post('/v1/usage', use('after-1'))).status).toBe(202);
   });
 
-  it('a completed usage job keeps no payload in Redis: its events live in usage_events', async () => {
+  it('a completed usage job keeps no payload in Redis, and a settled key is forgotten within minutes', async () => {
     await waitFor(async () => (await get('/v1/usage/after-1')).body.status === 'applied', 'the last event to be applied');
     const queue = api.engine.queues.usage;
     expect(await queue.getJobCounts('completed', 'waiting', 'active', 'failed')).toEqual({ completed: 0, waiting: 0, active: 0, failed: 0 });
@@ -83,6 +83,12 @@ describe('back-pressure: past TOKENS_USAGE_MAX_BACKLOG waiting events, usage is 
         jobHashes.push(...keys.filter((k) => /:usage:\d+$/.test(k)));
       } while (cursor !== '0');
       expect(jobHashes).toEqual([]);
+      // The key's record outlives its settling by minutes, not TOKENS_IDEMPOTENCY_TTL_HOURS.
+      const ttl = await waitFor(async () => {
+        const seconds = await redis.ttl(`${iso.prefix}:usage-key:after-1`);
+        return seconds > 0 && seconds <= 300 ? seconds : undefined;
+      }, 'the settled key to be kept for minutes only');
+      expect(ttl).toBeLessThanOrEqual(300);
     } finally {
       redis.disconnect();
     }
