@@ -81,12 +81,16 @@ export const hostileString = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 30 }),
 );
 
-/** Values nested far deeper than any real payload. */
-export const deepValue = fc.integer({ min: 20, max: 80 }).map((depth) => {
-  let value: unknown = 'bottom';
-  for (let i = 0; i < depth; i++) value = i % 2 ? [value] : { nested: value };
-  return value;
-});
+/** Values nested `min` to `max` levels deep (alternating objects and arrays). */
+export const nestedValue = (min: number, max: number) =>
+  fc.integer({ min, max }).map((depth) => {
+    let value: unknown = 'bottom';
+    for (let i = 0; i < depth; i++) value = i % 2 ? [value] : { nested: value };
+    return value;
+  });
+
+/** Values nested about as deep as the engine allows (32), and far deeper. */
+export const deepValue = nestedValue(20, 80);
 
 /**
  * A value the schema allows, made hostile in one place at random: a string swapped for a hostile one,
