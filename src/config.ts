@@ -53,6 +53,7 @@ export const configSchema = z.object({
   TOKENS_MAX_OPEN_HOLDS: z.coerce.number().int().min(1).max(100_000).default(100),
   TOKENS_PG_LOCK_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
   TOKENS_PG_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  TOKENS_BUSY_ACCOUNT_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   TOKENS_DEV_KEYS_FILE: z.string().default('.dev-keys.json'),
   STRIPE_WEBHOOK_SECRET: z.string().optional(),
   TOKENS_PAYMENT_GRACE_DAYS: z.coerce.number().min(0, 'must be >= 0').max(60, 'must be at most 60 days').default(3),
@@ -118,6 +119,8 @@ export type Config = {
   /** Every PostgreSQL session's lock_timeout and statement_timeout (ms; 0: none). */
   pgLockTimeoutMs: number;
   pgStatementTimeoutMs: number;
+  /** How long a request waits its turn, in the process, behind other requests locking the same account. */
+  busyAccountWaitMs: number;
   devKeysFile: string;
   stripeWebhookSecret: string | undefined;
   /** How long a Stripe-billed period stays on its paid plan unpaid, while Stripe retries the payment. */
@@ -171,6 +174,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxOpenHolds: e.TOKENS_MAX_OPEN_HOLDS,
     pgLockTimeoutMs: e.TOKENS_PG_LOCK_TIMEOUT_MS,
     pgStatementTimeoutMs: e.TOKENS_PG_STATEMENT_TIMEOUT_MS,
+    busyAccountWaitMs: e.TOKENS_BUSY_ACCOUNT_WAIT_MS,
     devKeysFile: e.TOKENS_DEV_KEYS_FILE,
     stripeWebhookSecret: e.STRIPE_WEBHOOK_SECRET,
     paymentGraceDays: e.TOKENS_PAYMENT_GRACE_DAYS,

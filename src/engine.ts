@@ -80,7 +80,7 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
     log,
     db,
     healthDb,
-    accountGate: new AccountGate(config.pgLockTimeoutMs),
+    accountGate: new AccountGate(config.busyAccountWaitMs),
     redis,
     workerConnection: { ...redisOptionsFromUrl(config.redisUrl), maxRetriesPerRequest: null } as ConnectionOptions,
     queues,

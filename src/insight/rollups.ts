@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db, Trx } from '../db/database.js';
+import { liftTimeoutsForTransaction } from '../db/session-timeouts.js';
 
 // Entries whose transaction began within this margin may still be committing: look at them again next run.
 const COMMIT_MARGIN = '1 minute';
@@ -12,6 +13,7 @@ const COMMIT_MARGIN = '1 minute';
  */
 export async function runRollups(db: Db, timeZone: string): Promise<{ days: string[] }> {
   return db.transaction().execute(async (trx) => {
+    await liftTimeoutsForTransaction(trx);
     await sql`select pg_advisory_xact_lock(hashtext('tokens:rollups'))`.execute(trx);
     const state = await trx.selectFrom('rollup_state').selectAll().where('name', '=', 'daily').executeTakeFirst();
     const lastId = state?.last_entry_id ?? 0;

@@ -4,8 +4,9 @@ import { EngineError } from '../errors.js';
  * Lets one request at a time per account into a transaction that locks it, in this process. A request
  * for a busy account waits here, holding no database connection, rather than in PostgreSQL's row lock
  * holding one of the pool's: 25 concurrent reserves on one user take one connection, not the whole
- * pool, and every other account goes on. A waiter gives up after `maxWaitMs` (503 account_busy); once
- * in, the session's lock_timeout bounds its wait for a row held by another process.
+ * pool, and every other account goes on. A waiter gives up after `maxWaitMs` (503 account_busy:
+ * TOKENS_BUSY_ACCOUNT_WAIT_MS, long enough for a burst of quick requests to queue rather than fail);
+ * once in, the session's lock_timeout bounds its wait for a row held by another process.
  */
 export class AccountGate {
   private readonly tails = new Map<string, Promise<void>>();

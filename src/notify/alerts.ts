@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Engine } from '../engine.js';
 import type { Executor, Trx } from '../db/database.js';
+import { liftTimeoutsForTransaction } from '../db/session-timeouts.js';
 import type { AlertRule } from '../db/schema.js';
 import { transactWithNotifications } from './delivery-jobs.js';
 import { messageId, recordNotifications, type NewNotification } from './outbox.js';
@@ -67,6 +68,7 @@ async function withoutRepeats(trx: Trx, findings: Finding[]): Promise<Finding[]>
  */
 export async function raiseAlerts(engine: Engine, asOf: Date): Promise<{ raised: number; byRule: Partial<Record<AlertRule, number>> }> {
   const raised = await transactWithNotifications(engine, async (trx) => {
+    await liftTimeoutsForTransaction(trx);
     await sql`select pg_advisory_xact_lock(hashtext('tokens:alerts'))`.execute(trx);
     const fresh = await withoutRepeats(trx, await findUnusualUsage(trx, engine.config.notify.alertRules, asOf));
     if (fresh.length === 0) return [];

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Engine } from '../engine.js';
 import type { Executor, Trx } from '../db/database.js';
+import { liftTimeoutsForTransaction } from '../db/session-timeouts.js';
 import { findViolations, reconcileChecks, subjectOf, type ReconcileCheck, type Violation } from '../ledger/reconcile.js';
 import { transactWithNotifications } from './delivery-jobs.js';
 import { messageId, recordNotifications } from './outbox.js';
@@ -114,13 +115,19 @@ async function recordFindings(trx: Trx, violations: Violation[], at: Date): Prom
  */
 export async function runReconcile(engine: Engine, asOf: Date): Promise<ReconcileRun> {
   return engine.db.connection().execute(async (conn) => {
+    // A second run waits for the first as long as it takes, and the checks scan whole tables: neither
+    // is bound by the session's lock and statement timeouts.
+    await sql`set lock_timeout = 0`.execute(conn);
     await sql`select pg_advisory_lock(hashtext('tokens:reconcile'))`.execute(conn);
     try {
       const findings = await conn
         .transaction()
         .setIsolationLevel('repeatable read')
         .setAccessMode('read only')
-        .execute((trx) => findViolations(trx, { timeZone: engine.config.timeZone }));
+        .execute(async (trx) => {
+          await liftTimeoutsForTransaction(trx);
+          return findViolations(trx, { timeZone: engine.config.timeZone });
+        });
       const { raised, resolved } = await transactWithNotifications(engine, (trx) => recordFindings(trx, findings.violations, asOf));
       const byCheck = Object.fromEntries(reconcileChecks.map((c) => [c, 0])) as Record<ReconcileCheck, number>;
       for (const v of findings.violations) byCheck[v.check]++;
@@ -141,6 +148,7 @@ export async function runReconcile(engine: Engine, asOf: Date): Promise<Reconcil
       };
     } finally {
       await sql`select pg_advisory_unlock(hashtext('tokens:reconcile'))`.execute(conn);
+      await sql`reset lock_timeout`.execute(conn);
     }
   });
 }

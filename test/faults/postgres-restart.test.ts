@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, cleanup, isolation, waitFor } from '../support/engine.js';
 import type { EngineProcess } from '../support/processes.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.js';
-import { expectAppliedExactlyOnce, faultTimeouts, openDb, request, startEngineProcess, usageEvents, UsageRecord, waitUntilSettled, type UsageEvent } from './settlement.js';
+import { expectAppliedExactlyOnce, faultTimeouts, jobHistory, openDb, request, startEngineProcess, usageEvents, UsageRecord, waitUntilSettled, type UsageEvent } from './settlement.js';
 
 describe('PostgreSQL stopped and started again in the middle of a stream of usage', faultTimeouts, () => {
   const iso = isolation();
@@ -91,8 +91,12 @@ describe('PostgreSQL stopped and started again in the middle of a stream of usag
       await waitUntilSettled(db, record.accepted.map((e) => e.idempotencyKey), 60_000);
       for (const id of cutOff) {
         // Failed when its transaction was cut off, retried with backoff, then completed.
-        expect(await queue.getJobState(id)).toBe('completed');
-        expect((await queue.getJob(id))!.attemptsMade).toBeGreaterThanOrEqual(1);
+        const history = await waitFor(async () => {
+          const events = await jobHistory(iso.redisUrl, queue, id);
+          return events.some((e) => e.event === 'completed') ? events.map((e) => e.event) : undefined;
+        }, `job ${id} to complete`);
+        expect(history).toContain('delayed');
+        expect(history.indexOf('delayed')).toBeLessThan(history.lastIndexOf('completed'));
       }
       await expectAppliedExactlyOnce(db, record, start);
     } finally {

@@ -1,4 +1,6 @@
 import pg from 'pg';
+import type { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { withDefaultUser } from '../../src/db/database.js';
 import { API_KEY, waitFor } from '../support/engine.js';
@@ -152,4 +154,32 @@ export async function expectAppliedExactlyOnce(db: pg.Client, record: UsageRecor
       .map((u) => ({ userId: u, balance: startingBalance[u]! - (spent.get(u) ?? 0), held: 0, used: spent.get(u) ?? 0 }))
       .sort(byUser),
   );
+}
+
+export interface JobEvent {
+  event: string;
+  [field: string]: string;
+}
+
+/**
+ * What became of one usage job, from BullMQ's events stream (what QueueEvents reads): completed usage
+ * jobs are removed with their payloads, so their retries, stalls and return values are read here.
+ */
+export async function jobHistory(redisUrl: string, queue: Queue, jobId: string): Promise<JobEvent[]> {
+  const client = new Redis(redisUrl);
+  let entries: Array<[string, string[]]>;
+  try {
+    entries = (await client.xrange(queue.keys.events!, '-', '+')) as Array<[string, string[]]>;
+  } finally {
+    client.disconnect();
+  }
+  return entries
+    .map(([, fields]) => Object.fromEntries(Array.from({ length: fields.length / 2 }, (_, i) => [fields[2 * i]!, fields[2 * i + 1]!])) as JobEvent)
+    .filter((e) => e.jobId === jobId);
+}
+
+/** The job's return value once it completed, or undefined. */
+export async function completedWith(redisUrl: string, queue: Queue, jobId: string): Promise<unknown> {
+  const done = (await jobHistory(redisUrl, queue, jobId)).find((e) => e.event === 'completed');
+  return done ? JSON.parse(done.returnvalue!) : undefined;
 }

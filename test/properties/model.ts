@@ -225,19 +225,20 @@ export class Model {
     return { status: 'applied', cost, balanceAfter: this.balance(userId) };
   }
 
-  /** The clock moves; nothing else happens until a job runs or an operation touches an account. */
+  /**
+   * The clock moves. A hold past its ttl gives its tokens back from that instant, whether or not the
+   * `holds` job has written it yet; everything else waits until a job runs or an operation touches an
+   * account.
+   */
   tick(to: number): void {
     this.now = to;
-  }
-
-  /**
-   * The `holds` job (expired holds give their tokens back, expired grants leave), then the `renewals`
-   * job. Both run as of the model's clock.
-   */
-  runJobs(): void {
     for (const hold of [...this.holds.values()].sort((x, y) => x.expiresAt - y.expiresAt)) {
       if (hold.status === 'open' && hold.expiresAt <= this.now) this.giveBack(hold, 'expired');
     }
+  }
+
+  /** The `holds` job (expired grants leave; expired holds are already given back), then the `renewals` job, as of the model's clock. */
+  runJobs(): void {
     for (const a of this.accounts.values()) {
       this.expireDue(a);
       this.renew(a);
