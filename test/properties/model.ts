@@ -177,10 +177,11 @@ export class Model {
     return { allowed: cost <= balance, cost, balance };
   }
 
-  /** A check with reserve: the hold, or undefined when the balance is short. */
+  /** A check with reserve: the hold, or undefined when the balance is short or there is nothing to hold (a free feature). */
   reserve(userId: string, feature: string, id: () => string, ttlSeconds: number): { allowed: boolean; cost: number; balance: number; hold?: ModelHold } {
     const a = this.account(userId);
     const cost = this.prices.get(feature)!;
+    if (cost === 0) return { allowed: true, cost, balance: this.balance(userId) };
     const allocations = this.take(a, cost);
     if (!allocations) return { allowed: false, cost, balance: this.balance(userId) };
     a.held += cost;
