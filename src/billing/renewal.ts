@@ -4,6 +4,7 @@ import { AccountBook } from '../ledger/account-book.js';
 import { getPlan } from '../catalog/plans.js';
 import { DEFAULT_PLAN } from '../accounts/accounts.js';
 import { closePeriod, nextPeriod, openPeriod } from './cycle.js';
+import { releaseDueHolds } from '../ledger/hold-expiry.js';
 import type { Period } from './periods.js';
 import { loadSubscription, saveSubscription, type Subscription } from './subscriptions.js';
 import { endsBy, readStripeSubscription } from './stripe-subscriptions.js';
@@ -68,7 +69,11 @@ export async function renewDue(trx: Trx, book: AccountBook, upTo: Date, rules: B
     const target = pending && pending !== ending.id ? await getPlan(trx, pending) : ending;
     const period = nextPeriod(book.account);
     const next = await planForPeriod(trx, sub, target, period, upTo, rules);
+    // Holds past their time give their tokens back from that instant: those expired by the period's end
+    // were unspent at its close; those expired since go back to tokens that ended with it.
+    await releaseDueHolds(trx, [book], book.account.period_end);
     const rolledOver = await closePeriod(trx, book, ending, book.account.period_end);
+    await releaseDueHolds(trx, [book], upTo);
     await openPeriod(trx, book, next.plan, period, rolledOver);
     const loyaltyBonus = await grantLoyaltyBonus(trx, book, next.plan, period);
     renewals.push({

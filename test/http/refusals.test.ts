@@ -4,7 +4,7 @@ import { API_KEY, settled, startTestEngine, type TestEngine } from '../support/e
 import { engineState, type EngineState } from '../support/state.js';
 
 /** A request with a raw body: JSON.stringify would never write the bytes some of these cases need. */
-async function raw(engine: TestEngine, method: string, path: string, body: string | Buffer | undefined, contentType = 'application/json') {
+async function raw(engine: TestEngine, method: string, path: string, body: string | Uint8Array<ArrayBuffer> | undefined, contentType = 'application/json') {
   const res = await fetch(`${engine.baseUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${API_KEY}`, ...(body === undefined ? {} : { 'content-type': contentType }) },
@@ -56,7 +56,7 @@ describe('what the engine cannot store is refused at the door with a 400 in the 
   });
 
   it('a body that is not UTF-8 is refused rather than stored with U+FFFD', async () => {
-    const bytes = Buffer.concat([Buffer.from('{"userId":"strict","feature":"resume_upload","idempotencyKey":"bad-'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+    const bytes = new Uint8Array(Buffer.concat([Buffer.from('{"userId":"strict","feature":"resume_upload","idempotencyKey":"bad-'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]));
     const r = await raw(engine, 'POST', '/v1/usage', bytes);
     expect(r.status).toBe(400);
     expect(r.body.error).toMatchObject({ code: 'validation_failed', message: expect.stringMatching(/UTF-8/) });
