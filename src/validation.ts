@@ -10,7 +10,7 @@ export function isStorableText(value: string): boolean {
   return !unstorableCharacter.test(value);
 }
 
-export const unstorableTextMessage = 'must not contain U+0000 or a lone surrogate';
+export const unstorableTextMessage = 'must not contain the control character U+0000 or a lone surrogate';
 
 /** How deep the JSON the API accepts may nest (metadata included): deeper than any real payload. */
 export const MAX_JSON_DEPTH = 32;

@@ -7,7 +7,7 @@ import { AccountBook } from '../ledger/account-book.js';
 import { EngineError } from '../errors.js';
 import { percentUsed, warningFor, type WarningLevel } from '../notify/warning-levels.js';
 import { loyaltyStatus, type LoyaltyView } from '../rewards/loyalty.js';
-import { dueHoldTokens } from '../ledger/hold-expiry.js';
+import { dueHoldColumns } from '../ledger/hold-expiry.js';
 
 export const DEFAULT_PLAN = 'free_starter';
 
@@ -82,33 +82,38 @@ export async function requireAccount(exec: Executor, userId: string): Promise<Ac
   return account;
 }
 
-/** Tokens of grants already past their expiry that the sweep has not removed yet: not spendable. */
-export async function expiredUnswept(exec: Executor, userId: string, now: Date): Promise<number> {
+/**
+ * The account row with what time has changed in it since it was written, from one snapshot: tokens of
+ * grants past their expiry that the sweep has not removed (not spendable), and holds past theirs
+ * (tokens back). Read apart, a sweep committing between the reads would show them twice or not at all.
+ */
+async function accountAsOf(exec: Executor, userId: string, now: Date) {
+  const due = dueHoldColumns(sql.ref('accounts.user_id'), sql.ref('accounts.held'), now);
   const row = await exec
-    .selectFrom('grants')
-    .select(sql<number>`coalesce(sum(remaining), 0)`.as('tokens'))
+    .selectFrom('accounts')
+    .selectAll()
+    .select([
+      sql<number>`coalesce((select sum(g.remaining) from grants g
+        where g.user_id = accounts.user_id and g.remaining > 0 and g.expires_at <= ${now}), 0)`.as('expired_unswept'),
+      due.dueHeld.as('due_held'),
+      due.dueSpendable.as('due_spendable'),
+    ])
     .where('user_id', '=', userId)
-    .where('remaining', '>', 0)
-    .where('expires_at', '<=', now)
-    .executeTakeFirstOrThrow();
-  return row.tokens;
+    .executeTakeFirst();
+  if (!row) throw new EngineError('account_not_found', `no account for userId "${userId}"`, { userId });
+  return row;
 }
 
 export async function getAccountView(exec: Executor, userId: string, now: Date): Promise<AccountView> {
-  const account = await requireAccount(exec, userId);
-  const [plan, expired, loyalty, due] = await Promise.all([
-    getPlan(exec, account.plan_id),
-    expiredUnswept(exec, userId, now),
-    loyaltyStatus(exec, userId, now),
-    account.held > 0 ? dueHoldTokens(exec, userId, now) : { held: 0, spendable: 0 },
-  ]);
+  const account = await accountAsOf(exec, userId, now);
+  const [plan, loyalty] = await Promise.all([getPlan(exec, account.plan_id), loyaltyStatus(exec, userId, now)]);
   const percent = percentUsed(account.period_used, account.period_allocated);
   return {
     userId: account.user_id,
     plan: { id: plan.id, name: plan.name, monthlyTokens: plan.monthly_tokens },
     email: account.email,
-    balance: account.balance - expired + due.spendable,
-    held: account.held - due.held,
+    balance: account.balance - account.expired_unswept + account.due_spendable,
+    held: account.held - account.due_held,
     period: { start: account.period_start.toISOString(), end: account.period_end.toISOString() },
     usedThisPeriod: account.period_used,
     allocatedThisPeriod: account.period_allocated,

@@ -1,6 +1,7 @@
 import Stripe from 'stripe';
 import { EngineError } from '../errors.js';
 import { stripeEventSchema, type StripeEvent } from './stripe-objects.js';
+import { findUnstorable } from '../validation.js';
 
 /** Stripe's own libraries accept a signature this old; the engine refuses one this far in the future too. */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -29,37 +30,12 @@ export function verifyStripeEvent(rawBody: unknown, signature: string | string[]
   if (!Number.isFinite(timestamp) || timestamp - Math.floor(realNow / 1000) > SIGNATURE_TOLERANCE_SECONDS) {
     throw new EngineError('invalid_signature', `Stripe signature check failed: the timestamp lies more than ${SIGNATURE_TOLERANCE_SECONDS} seconds in the future`);
   }
-  const unstorable = findUnstorable(event);
-  if (unstorable) throw new EngineError('validation_failed', `the signed event cannot be stored: ${unstorable}`, { reason: unstorable });
+  const unstorable = findUnstorable(event, { maxDepth: MAX_DEPTH });
+  if (unstorable) {
+    const reason = `${unstorable.path} ${unstorable.message}`;
+    throw new EngineError('validation_failed', `the signed event cannot be stored: ${reason}`, { reason, path: unstorable.path });
+  }
   const parsed = stripeEventSchema.safeParse(event);
   if (!parsed.success) throw new EngineError('validation_failed', 'a signed body that is not a Stripe event (id, type, data.object)');
   return parsed.data;
-}
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-function badString(s: string): string | null {
-  if (s.includes('\u0000')) return 'a string contains U+0000';
-  if (LONE_SURROGATE.test(s)) return 'a string contains a lone surrogate';
-  return null;
-}
-
-/** Walks the parsed event without recursion: what in it PostgreSQL could not store, if anything. */
-function findUnstorable(value: unknown): string | null {
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (typeof v === 'string') {
-      const bad = badString(v);
-      if (bad) return bad;
-    } else if (v !== null && typeof v === 'object') {
-      if (depth >= MAX_DEPTH) return `it nests deeper than ${MAX_DEPTH} levels`;
-      for (const [k, child] of Object.entries(v)) {
-        const bad = badString(k);
-        if (bad) return bad.replace('a string', 'a key');
-        stack.push([child, depth + 1]);
-      }
-    }
-  }
-  return null;
 }

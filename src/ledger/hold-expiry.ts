@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
-import type { Executor, Trx } from '../db/database.js';
+import { sql, type RawBuilder } from 'kysely';
+import type { Trx } from '../db/database.js';
 import type { AccountBook } from './account-book.js';
 import { releaseLocked } from './holds.js';
 
@@ -23,18 +23,19 @@ export async function releaseDueHolds(trx: Trx, books: Iterable<AccountBook>, no
 }
 
 /**
- * What an account's due holds change in what it reads (the same rule, for readers that do not lock):
+ * What an account's due holds change in what it reads (the same rule, for readers that do not lock),
+ * as columns to select beside the account row, so that row and adjustments come from one snapshot:
  * their tokens leave `held`, and those that go back to grants still live join the spendable balance.
+ * Looked up only while the account holds anything.
  */
-export async function dueHoldTokens(exec: Executor, userId: string, now: Date): Promise<{ held: number; spendable: number }> {
-  const { rows } = await sql<{ held: number; spendable: number }>`
-    select
-      coalesce((select sum(h.cost) from holds h
-        where h.user_id = ${userId} and h.status = 'open' and h.expires_at <= ${now}), 0) as held,
-      coalesce((select sum((a.value->>'tokens')::bigint) from holds h
-        cross join lateral jsonb_array_elements(h.allocations) a
-        join grants g on g.id = (a.value->>'grantId')::bigint
-        where h.user_id = ${userId} and h.status = 'open' and h.expires_at <= ${now}
-          and (g.expires_at is null or g.expires_at > ${now})), 0) as spendable`.execute(exec);
-  return rows[0]!;
+export function dueHoldColumns(userId: RawBuilder<unknown>, held: RawBuilder<unknown>, now: Date) {
+  return {
+    dueHeld: sql<number>`case when ${held} > 0 then coalesce((select sum(h.cost) from holds h
+      where h.user_id = ${userId} and h.status = 'open' and h.expires_at <= ${now}), 0) else 0 end`,
+    dueSpendable: sql<number>`case when ${held} > 0 then coalesce((select sum((a.value->>'tokens')::bigint) from holds h
+      cross join lateral jsonb_array_elements(h.allocations) a
+      join grants g on g.id = (a.value->>'grantId')::bigint
+      where h.user_id = ${userId} and h.status = 'open' and h.expires_at <= ${now}
+        and (g.expires_at is null or g.expires_at > ${now})), 0) else 0 end`,
+  };
 }
