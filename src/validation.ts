@@ -4,6 +4,7 @@ import { z } from 'zod';
  * U+0000 (PostgreSQL's text and jsonb refuse it) or a lone surrogate (UTF-8 cannot encode one: two
  * different strings would be stored as the same U+FFFD). Either makes a string the engine cannot keep.
  */
+// oxlint-disable-next-line no-control-regex -- U+0000 is exactly the character refused
 const unstorableCharacter = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export function isStorableText(value: string): boolean {

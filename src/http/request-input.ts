@@ -20,7 +20,7 @@ export function installJsonBodyParser(app: FastifyInstance): void {
     } catch {
       return done(new EngineError('validation_failed', 'the body is not valid UTF-8'), undefined);
     }
-    parseJson(request, text, (error: Error | null, value?: unknown) => {
+    void parseJson(request, text, (error: Error | null, value?: unknown) => {
       // A body nested deeper than the parser's own stack is a RangeError with no status: still bad JSON.
       if (error) {
         const status = (error as { statusCode?: number }).statusCode;

@@ -17,7 +17,6 @@ async function raw(engine: TestEngine, method: string, path: string, body: strin
 describe('what the engine cannot store is refused at the door with a 400 in the contract shape', () => {
   let engine: TestEngine;
   let before: EngineState;
-  const event = { userId: 'strict', feature: 'resume_upload' };
 
   beforeAll(async () => {
     engine = await startTestEngine();

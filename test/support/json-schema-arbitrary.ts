@@ -61,6 +61,7 @@ export function arbitraryOf(schema: JsonSchema, overrides: Overrides = {}): fc.A
       return fc.boolean();
     case 'null':
       return fc.constant(null);
+    case undefined:
     default:
       return fc.jsonValue({ maxDepth: 3 });
   }
