@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Mapping, Optional, Type
+from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Optional, Type
 
 from .errors import TokenEngineError
 from .models import UsageAccepted, UsageStatus
@@ -38,6 +38,7 @@ class Allowance:
     ``replayed`` is true when a use under this idempotency key was recorded already (a page rerun, a
     second tab): the page may run again and nothing more is charged. ``metadata`` may be added to during
     the block; it is recorded with the use. After a recorded use, ``usage`` is the engine's receipt.
+    :meth:`cancel` ends the use without charging (the user gave up, the page decided not to run).
     """
 
     allowed: bool
@@ -53,9 +54,18 @@ class Allowance:
     metadata: dict[str, Any] = field(default_factory=dict)
     usage: Optional[UsageAccepted] = None
     cancelled: bool = False
+    _release: Optional[Callable[[Allowance], None]] = field(default=None, repr=False, compare=False)
 
     def __bool__(self) -> bool:
         return self.allowed
+
+    def cancel(self) -> None:
+        """Ends the use without charging: the hold is released now and nothing is recorded on leaving."""
+        if self.cancelled:
+            return
+        self.cancelled = True
+        if self.allowed and not self.replayed and self.reservation_id and self._release is not None:
+            self._release(self)
 
     @property
     def message(self) -> str:
@@ -71,7 +81,7 @@ class Gate:
     Entering asks whether a use under this key was recorded already (then nothing is held or charged
     again), else reserves the cost. Leaving normally records the use naming the hold; leaving with an
     exception (any, ``KeyboardInterrupt`` included) releases the hold and lets the exception go on;
-    leaving when not allowed, or after :meth:`cancel`, records nothing. If recording fails even after
+    leaving when not allowed, or after :meth:`Allowance.cancel`, records nothing. If recording fails even after
     the client's retries, the hold is released and the error raised: send the same use again later with
     :meth:`TokenEngine.record_usage` and the same key, and it is charged once.
     """
@@ -104,6 +114,7 @@ class Gate:
             self._allowance = Allowance(
                 check.allowed, self._user_id, self._feature, self._key, check.cost, check.balance,
                 check.reason, check.reservation_id, check.expires_at, metadata=dict(self._metadata),
+                _release=self._release_now,
             )
         return self._allowance
 
@@ -129,15 +140,6 @@ class Gate:
             raise
         return False
 
-    def cancel(self) -> None:
-        """Ends the gate without charging: the hold is released now and nothing is recorded on leaving."""
-        allowance = self._allowance
-        if allowance is None or allowance.cancelled:
-            return
-        allowance.cancelled = True
-        if allowance.allowed and not allowance.replayed and allowance.reservation_id:
-            self._engine.release(allowance.reservation_id)
-
     def _recorded(self) -> Optional[UsageStatus]:
         try:
             return self._engine.usage_status(self._key)
@@ -160,6 +162,10 @@ class Gate:
         if prior.rejected:
             return Allowance(False, self._user_id, self._feature, self._key, prior.cost, balance, prior.reason, replayed=True)
         return Allowance(True, self._user_id, self._feature, self._key, prior.cost, balance, replayed=True)
+
+    def _release_now(self, allowance: Allowance) -> None:
+        if allowance.reservation_id:
+            self._engine.release(allowance.reservation_id)
 
     def _release_quietly(self, allowance: Allowance) -> None:
         # Never hides the page's own exception: a hold that cannot be released now expires by itself.
