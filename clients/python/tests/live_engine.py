@@ -161,6 +161,7 @@ class LiveEngine:
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:
+            print(f"\nthe engine ({self.roles}) did not drain within {timeout:g} s of SIGTERM; killed", file=sys.stderr)
             process.kill()
             process.wait(5)
 
