@@ -102,10 +102,10 @@ class LiveEngine:
     def __init__(self, roles: str = "api,workers", env: Optional[Dict[str, str]] = None, *, share: Optional["LiveEngine"] = None) -> None:
         run_id = f"{int(time.time() * 1000):x}_{secrets.token_hex(4)}"
         self.owner = share is None
-        self.database = share.database if share else f"tokens_test_py_{run_id}"
-        self.prefix = share.prefix if share else f"tt_py_{run_id}"
-        self.api_key = share.api_key if share else f"py-api-{secrets.token_hex(8)}"
-        self.admin_key = share.admin_key if share else f"py-admin-{secrets.token_hex(8)}"
+        self.database: str = share.database if share else f"tokens_test_py_{run_id}"
+        self.prefix: str = share.prefix if share else f"tt_py_{run_id}"
+        self.api_key: str = share.api_key if share else f"py-api-{secrets.token_hex(8)}"
+        self.admin_key: str = share.admin_key if share else f"py-admin-{secrets.token_hex(8)}"
         base = dict(share.env) if share else {
             "DATABASE_URL": f"{PG_URL}/{self.database}",
             "REDIS_URL": REDIS_URL,

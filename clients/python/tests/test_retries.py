@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import socket
 import threading
 import time
 import unittest
-from typing import List
+from typing import List, Optional
 
-from live_engine import LiveEngine, free_port
+from live_engine import LiveEngine, free_port, wait_for
 from private_redis import PrivateRedis
 
 from tokens_client import RetryEvent, RetryPolicy, TokenEngine, TokenEngineConnectionError, TokenEngineError
@@ -75,6 +76,83 @@ class RedisDown(unittest.TestCase):
         # The service sends it again later, under the same key: applied once.
         engine.record_usage("outage-raw", "resume_upload", "refused-once")
         self.assertEqual(engine.wait_for_usage("refused-once").balance_after, 97)
+
+
+class Backlogged(unittest.TestCase):
+    """Back-pressure: an engine whose backlog limit is 2 events, with no worker to apply them until the test starts one."""
+
+    live: LiveEngine
+    workers: Optional[LiveEngine] = None
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.live = LiveEngine(roles="api", env={"TOKENS_USAGE_MAX_BACKLOG": "2"}).start()
+        cls.live.client().create_account("backlog-py", plan="monthly_pro")
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        if cls.workers is not None:
+            cls.workers.close()
+        cls.live.close()
+
+    def test_a_full_backlog_answers_429_with_retry_after_and_the_client_waits_that_long_then_sends_the_same_use_again(self) -> None:
+        raw = self.live.raw_client()
+        numbers = itertools.count()
+        last_key = ""
+
+        def fill() -> Optional[TokenEngineError]:
+            nonlocal last_key
+            last_key = f"fill-{next(numbers)}"
+            try:
+                raw.record_usage("backlog-py", "resume_upload", last_key)
+            except TokenEngineError as error:
+                if error.code == "backlogged":
+                    return error
+                raise
+            return None
+
+        # The engine re-reads its backlog once a second: uses are accepted until it sees more than 2 waiting.
+        full = wait_for(fill, "the engine to refuse with 429 backlogged", timeout=15, interval=0.1)
+        accepted_before = int(last_key.split("-")[1])
+        self.assertGreater(accepted_before, 2)
+        self.assertEqual((full.status, full.retry_after, full.attempts), (429, 5.0, 1))
+        self.assertGreater(full.details["waiting"], full.details["limit"])
+        with self.assertRaises(TokenEngineError) as missing:
+            raw.usage_status(last_key)
+        self.assertEqual(missing.exception.code, "usage_not_found")  # nothing of the refused request was queued
+
+        # A Retry-After past the caller's budget is not waited for: raised at once.
+        hurried = self.live.client(retry=RetryPolicy(max_attempts=4, max_elapsed=2.0))
+        started = time.monotonic()
+        with self.assertRaises(TokenEngineError) as impatient:
+            hurried.record_usage("backlog-py", "resume_upload", "in-a-hurry")
+        self.assertEqual((impatient.exception.code, impatient.exception.attempts), ("backlogged", 1))
+        self.assertLess(time.monotonic() - started, 1.0)
+
+        # A patient caller waits what the engine asks; meanwhile a worker starts and drains the backlog.
+        refusals: List[RetryEvent] = []
+
+        def start_a_worker(event: RetryEvent) -> None:
+            refusals.append(event)
+            if type(self).workers is None:
+                workers = type(self).workers = self.live.also("workers")
+                threading.Thread(target=workers.start, daemon=True).start()
+
+        patient = self.live.client(on_retry=start_a_worker)
+        started = time.monotonic()
+        accepted = patient.record_usage("backlog-py", "resume_upload", "after-the-backlog")
+        waited = time.monotonic() - started
+        self.assertEqual(accepted.idempotency_key, "after-the-backlog")
+        self.assertTrue(refusals)
+        self.assertTrue(all(r.error.code == "backlogged" and r.error.retry_after == 5.0 and 5.0 <= r.delay <= 5.5 for r in refusals))
+        self.assertGreaterEqual(waited, 5.0 * len(refusals))
+
+        # Each use accepted is applied once: those queued before the refusals, and the one sent again.
+        self.assertEqual(patient.wait_for_usage("after-the-backlog", timeout=15).status, "applied")
+        for n in range(accepted_before):
+            self.assertEqual(patient.wait_for_usage(f"fill-{n}", timeout=15).status, "applied")
+        account = patient.account("backlog-py")
+        self.assertEqual(account.used_this_period, 3 * (accepted_before + 1))
 
 
 class Silent:
