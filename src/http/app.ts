@@ -32,6 +32,8 @@ import { adminAccountsRoutes } from './routes/admin/accounts.js';
 import { adminFeaturesRoutes } from './routes/admin/features.js';
 import { adminStripePayloadRoutes } from './routes/admin/stripe-payload.js';
 import { adminLiveRoutes } from './routes/admin/live.js';
+import { docsRoutes } from './routes/docs.js';
+import { openApiDocument } from './openapi.js';
 
 // A path segment may carry any key POST /v1/usage accepts, percent-encoded: up to 9 characters (three
 // UTF-8 bytes) for each of its UTF-16 code units.
@@ -63,6 +65,7 @@ export async function buildApp(engine: Engine): Promise<FastifyInstance> {
   installAdminBoundary(app, engine.config);
   healthRoutes(app, engine);
   metricsRoutes(app, engine);
+  await docsRoutes(app, openApiDocument());
   await stripeWebhookRoutes(app, engine);
 
   await app.register(async (service) => {

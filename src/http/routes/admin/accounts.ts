@@ -13,8 +13,9 @@ import { transactWithNotifications } from '../../../notify/delivery-jobs.js';
 import { planIdSchema, userIdSchema } from '../../../validation.js';
 import { adminActor } from '../../auth.js';
 import { defineRoute, mountRoute } from '../../route-definition.js';
+import { accountViewSchema, billingStatusSchema, ledgerPageSchema, openHoldSchema, paymentSchema, planChangeSchema } from '../../schemas/accounts.js';
+import { isoTime } from '../../schemas/time.js';
 
-const isoTime = z.string().describe('ISO-8601 UTC');
 const userParams = z.object({ userId: userIdSchema });
 const pageLimit = (max: number, fallback: number) => z.coerce.number().int().min(1, 'limit must be >= 1').max(max, `limit is at most ${max}`).default(fallback);
 const cursor = z.string().max(200).optional().describe('nextCursor of the previous page');
@@ -31,87 +32,13 @@ export const accountSummarySchema = z.object({
   createdAt: isoTime,
 });
 
-const paymentSchema = z.object({
-  id: z.number().int(),
-  kind: z.enum(['plan', 'topup', 'proration']),
-  plan: z.string().nullable(),
-  tokens: z.number().int(),
-  amountCents: z.number().int(),
-  currency: z.string(),
-  period: z.object({ start: isoTime, end: isoTime }).nullable(),
-  paidAt: isoTime,
-  refundedCents: z.number().int(),
-  tokensReversed: z.number().int(),
-  tokensCancelled: z.number().int(),
-  voided: z.boolean(),
-  stripeEventId: z.string(),
-});
-
-/** GET /v1/accounts/{userId}'s answer. */
-export const accountViewSchema = z.object({
-  userId: z.string(),
-  plan: z.object({ id: z.string(), name: z.string(), monthlyTokens: z.number().int() }),
-  email: z.string().nullable(),
-  balance: z.number().int(),
-  held: z.number().int(),
-  period: z.object({ start: isoTime, end: isoTime }),
-  usedThisPeriod: z.number().int(),
-  allocatedThisPeriod: z.number().int(),
-  percentUsed: z.number().int(),
-  warning: z.object({ level: z.union([z.literal(90), z.literal(95), z.literal(100)]), message: z.string() }).nullable(),
-  loyalty: z.object({
-    months: z.number().int(),
-    bonusPercent: z.number().int(),
-    next: z.object({ months: z.number().int(), bonusPercent: z.number().int() }).nullable(),
-  }),
-});
-
 export const accountOverviewSchema = accountViewSchema.extend({
   createdAt: isoTime,
-  billing: z.object({
-    status: z.enum(['active', 'lapsing', 'lapsed']).nullable(),
-    paidThrough: isoTime.nullable(),
-    lapseReason: z.string().nullable(),
-    pendingPlan: z.string().nullable(),
-    graceUntil: isoTime.nullable(),
-    subscription: z
-      .object({
-        id: z.string(),
-        status: z.string().nullable(),
-        plan: z.string().nullable(),
-        currentPeriod: z.object({ start: isoTime, end: isoTime }).nullable(),
-        cancelAtPeriodEnd: z.boolean(),
-      })
-      .nullable(),
-  }),
+  billing: billingStatusSchema,
   payments: z.array(paymentSchema).describe('newest first'),
 });
 
-export const ledgerEntrySchema = z.object({
-  id: z.number().int(),
-  kind: z.enum(['grant', 'use', 'hold', 'release', 'expiry', 'reversal']),
-  amount: z.number().int(),
-  heldDelta: z.number().int(),
-  balanceAfter: z.number().int(),
-  heldAfter: z.number().int(),
-  feature: z.string().nullable(),
-  cost: z.number().int().nullable(),
-  source: z.string().nullable(),
-  grantId: z.number().int().nullable(),
-  reservationId: z.string().nullable(),
-  idempotencyKey: z.string().nullable(),
-  occurredAt: isoTime,
-  recordedAt: isoTime,
-  metadata: z.unknown(),
-});
-
-export const openHoldSchema = z.object({
-  reservationId: z.string(),
-  feature: z.string(),
-  cost: z.number().int(),
-  createdAt: isoTime,
-  expiresAt: isoTime,
-});
+const adminHoldSchema = openHoldSchema.extend({ createdAt: isoTime });
 
 /** The routes' definitions (zod schemas of params, query, body and answer), for validation and the API document. */
 export const adminAccountsApi = {
@@ -143,7 +70,7 @@ export const adminAccountsApi = {
     summary: "The account's ledger, newest first, paged",
     params: userParams,
     query: z.object({ limit: pageLimit(500, 50), cursor }),
-    answer: z.object({ entries: z.array(ledgerEntrySchema), nextCursor: z.string().nullable() }),
+    answer: ledgerPageSchema,
     errors: ['account_not_found'],
   }),
   holds: defineRoute({
@@ -151,7 +78,7 @@ export const adminAccountsApi = {
     url: '/admin/api/accounts/:userId/holds',
     summary: "The account's open holds, soonest to expire first",
     params: userParams,
-    answer: z.object({ holds: z.array(openHoldSchema) }),
+    answer: z.object({ holds: z.array(adminHoldSchema) }),
     errors: ['account_not_found'],
   }),
   releaseHold: defineRoute({
@@ -160,7 +87,7 @@ export const adminAccountsApi = {
     summary: 'Release one of the account\'s holds (audited); releasing a released hold answers the same',
     params: z.object({ userId: userIdSchema, reservationId: z.string().min(1).max(64) }),
     answer: z.object({ reservationId: z.string(), status: z.literal('released') }),
-    errors: ['reservation_not_found', 'reservation_closed'],
+    errors: ['reservation_not_found', 'reservation_closed', 'account_busy'],
   }),
   changePlan: defineRoute({
     method: 'PUT',
@@ -168,14 +95,8 @@ export const adminAccountsApi = {
     summary: 'Move the account to another plan: an upgrade now with its prorated grant, a downgrade at renewal (audited)',
     params: userParams,
     body: z.strictObject({ plan: planIdSchema }),
-    answer: z.object({
-      change: z.enum(['upgrade', 'downgrade', 'none']),
-      effectiveAt: isoTime,
-      tokensGranted: z.number().int(),
-      pendingPlan: z.string().nullable(),
-      account: accountViewSchema,
-    }),
-    errors: ['account_not_found', 'unknown_plan'],
+    answer: planChangeSchema,
+    errors: ['account_not_found', 'unknown_plan', 'account_busy'],
   }),
 } as const;
 

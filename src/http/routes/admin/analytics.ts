@@ -12,18 +12,67 @@ import {
   usersNearLimit,
 } from '../../../insight/analytics.js';
 import { planMoves, pricingRuleEffects, revenueBetween, revenueMethod, revenuePerToken, rewardsGranted } from '../../../insight/revenue.js';
-import { parse } from '../../errors.js';
+import { defineRoute, mountRoute } from '../../route-definition.js';
+import { isoTime } from '../../schemas/time.js';
 
 // A day of the calendar (2026-02-31 is none, whatever the pattern says) in the engine's era: nothing is
 // recorded before 1970, and a range computed back from a year-1 day would reach a year PostgreSQL lacks.
 const date = z.iso
   .date({ error: 'must be a calendar date YYYY-MM-DD' })
   .refine((d) => d >= '1970-01-01', 'must be 1970-01-01 or later');
-const query = z.object({ from: date.optional(), to: date.optional() });
+const int = z.number().int();
+const tokensAndUses = { tokens: int, uses: int };
+const featureTotal = z.object({ feature: z.string(), name: z.string(), ...tokensAndUses });
+
+export const analyticsSchema = z
+  .object({
+    range: z.object({ from: z.string(), to: z.string(), timeZone: z.string() }),
+    generatedAt: isoTime,
+    today: z.object({ day: z.string(), tokens: int, uses: int, activeUsers: int }).describe('read live from the ledger'),
+    totals: z.object(tokensAndUses),
+    tokensPerDay: z.array(z.object({ day: z.string(), tokens: int, uses: int, activeUsers: int, rejected: int })),
+    mostUsedFeatures: z.object({ byTokens: z.array(featureTotal), byUses: z.array(featureTotal) }),
+    tokensPerPlan: z.array(z.object({ plan: z.string(), ...tokensAndUses })),
+    usersNearLimit: z.array(
+      z.object({ userId: z.string(), plan: z.string(), used: int, allocated: int, percentUsed: int, balance: int, renewsAt: isoTime }),
+    ),
+    upgradeRecommendations: z.array(
+      z.object({
+        userId: z.string(),
+        currentPlan: z.string(),
+        projectedUse: int,
+        monthlyTokens: int,
+        recommendedPlan: z.string().nullable(),
+        extraTokensPerMonth: int.nullable(),
+      }),
+    ),
+    revenue: z.object({
+      method: z.string().describe('how revenue per token is computed'),
+      byCurrency: z.array(z.object({ currency: z.string(), revenueCents: int, tokens: int, centsPerToken: z.number().nullable() })),
+    }),
+    revenuePerFeature: z.array(z.object({ currency: z.string(), features: z.array(z.object({ feature: z.string(), tokens: int, revenueCents: int })) })),
+    upgradePatterns: z.array(z.object({ from: z.string(), to: z.string(), moves: int, direction: z.string() })),
+    rewards: z.object({ granted: z.array(z.object({ source: z.string(), grants: int, tokens: int, unspent: int })) }),
+    pricingRules: z.array(
+      z.object({ rule: z.string(), uses: int, tokens: int, baseTokens: int, extraTokens: int, revenueCents: z.record(z.string(), int) }),
+    ),
+  })
+  .meta({ id: 'Analytics' });
+
+/** The routes' definitions (zod schemas of params, query, body and answer), for validation and the API document. */
+export const adminAnalyticsApi = {
+  analytics: defineRoute({
+    method: 'GET',
+    url: '/admin/api/analytics',
+    summary: 'Tokens consumed per day, most used features, users near their limit, revenue per token and per feature, upgrade recommendations',
+    description: 'Days in TOKENS_TIMEZONE; the last 30 days unless `from`/`to` say (at most 366).',
+    query: z.object({ from: date.optional(), to: date.optional() }),
+    answer: analyticsSchema,
+  }),
+} as const;
 
 export function analyticsRoutes(app: FastifyInstance, engine: Engine): void {
-  app.get('/admin/api/analytics', async (request) => {
-    const q = parse(query, request.query, 'query');
+  mountRoute(app, adminAnalyticsApi.analytics, async ({ query: q }) => {
     const now = await engine.clock.now();
     const tz = engine.config.timeZone;
     const to = q.to ?? dayOf(now, tz);

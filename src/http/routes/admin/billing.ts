@@ -6,7 +6,9 @@ import { listAdminPlans } from '../../../catalog/plan-prices.js';
 import { getStripeEvent, listStripeEvents, replayStripeEvent } from '../../../billing/stripe-event-log.js';
 import { planIdSchema } from '../../../validation.js';
 import { adminActor } from '../../auth.js';
-import { parse } from '../../errors.js';
+import { defineRoute, mountRoute } from '../../route-definition.js';
+import { adminPlanViewSchema } from '../../schemas/catalog.js';
+import { isoTime } from '../../schemas/time.js';
 
 const tokens = (what: string) => z.number().int(`${what} must be a whole number`).min(0, `${what} must be >= 0`).max(10_000_000);
 /** A Stripe price id (`price_...`) or lookup key: at most 200 characters, printable, no lone surrogate. */
@@ -37,36 +39,76 @@ const planBody = z
     'send at least one of name, monthlyTokens, priceCents, currency, rolloverMax, stripePrices',
   );
 
-const eventsQuery = z.object({
-  status: z.enum(['received', 'waiting', 'applied', 'ignored', 'failed']).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-});
+const eventStatus = z.enum(['received', 'waiting', 'applied', 'ignored', 'failed']);
 const eventParams = z.object({ id: z.string().min(1).max(255) });
 
+export const stripeEventSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  status: eventStatus,
+  code: z.string().nullable().describe('what became of it, for programs'),
+  message: z.string().nullable(),
+  userId: z.string().nullable(),
+  waitingFor: z.string().nullable().describe('what a waiting event waits for: `subscription:{id}`, `ref:{paymentIntentOrCharge}`, `checkout:{id}`'),
+  receivedAt: isoTime,
+  processedAt: isoTime.nullable(),
+});
+
+/** The routes' definitions (zod schemas of params, query, body and answer), for validation and the API document. */
+export const adminBillingApi = {
+  plans: defineRoute({
+    method: 'GET',
+    url: '/admin/api/plans',
+    summary: 'Every plan with its settings and the Stripe prices that buy it',
+    answer: z.object({ plans: z.array(adminPlanViewSchema) }),
+  }),
+  changePlan: defineRoute({
+    method: 'PUT',
+    url: '/admin/api/plans/:id',
+    summary: "Change a plan's name, allocation, price, rollover or Stripe prices (audited); renewals use the new allocation",
+    params: z.object({ id: planIdSchema }),
+    body: planBody,
+    answer: adminPlanViewSchema,
+    errors: ['not_found', 'stripe_price_taken'],
+  }),
+  stripeEvents: defineRoute({
+    method: 'GET',
+    url: '/admin/api/stripe/events',
+    summary: 'Stripe events with what became of them: `?status=failed` lists those an admin must look at, `?status=waiting` the early ones',
+    query: z.object({ status: eventStatus.optional(), limit: z.coerce.number().int().min(1).max(500).default(50) }),
+    answer: z.object({ events: z.array(stripeEventSchema) }),
+  }),
+  stripeEvent: defineRoute({
+    method: 'GET',
+    url: '/admin/api/stripe/events/:id',
+    summary: 'One Stripe event and what became of it',
+    params: eventParams,
+    answer: stripeEventSchema,
+    errors: ['not_found'],
+  }),
+  replayStripeEvent: defineRoute({
+    method: 'POST',
+    url: '/admin/api/stripe/events/:id/replay',
+    summary: 'Apply a failed or waiting Stripe event again (audited); it is still applied at most once',
+    params: eventParams,
+    answer: z.object({ status: z.literal('queued'), id: z.string() }),
+    status: 202,
+    errors: ['not_found', 'event_not_failed'],
+  }),
+} as const;
+
 export function adminBillingRoutes(app: FastifyInstance, engine: Engine): void {
-  /** Every plan with its settings and the Stripe prices that buy it. */
-  app.get('/admin/api/plans', async () => ({ plans: await listAdminPlans(engine.db) }));
+  const r = adminBillingApi;
+  mountRoute(app, r.plans, async () => ({ plans: await listAdminPlans(engine.db) }));
 
-  app.put('/admin/api/plans/:id', async (request) => {
-    const { id } = parse(z.object({ id: planIdSchema }), request.params, 'plan id');
-    const body = parse(planBody, request.body, 'plan change');
-    return changePlanSettings(engine.db, id, body, adminActor(request), await engine.clock.now());
-  });
+  mountRoute(app, r.changePlan, async ({ params, body, request }) => changePlanSettings(engine.db, params.id, body, adminActor(request), await engine.clock.now()));
 
-  /** Stripe events with what became of them; `?status=failed` lists those an admin must look at, `?status=waiting` the early ones. */
-  app.get('/admin/api/stripe/events', async (request) => {
-    const query = parse(eventsQuery, request.query, 'query');
-    return { events: await listStripeEvents(engine.db, query) };
-  });
+  mountRoute(app, r.stripeEvents, async ({ query }) => ({ events: await listStripeEvents(engine.db, query) }));
 
-  app.get('/admin/api/stripe/events/:id', async (request) => {
-    const { id } = parse(eventParams, request.params, 'event id');
-    return getStripeEvent(engine.db, id);
-  });
+  mountRoute(app, r.stripeEvent, async ({ params }) => getStripeEvent(engine.db, params.id));
 
-  app.post('/admin/api/stripe/events/:id/replay', async (request, reply) => {
-    const { id } = parse(eventParams, request.params, 'event id');
-    await replayStripeEvent(engine.db, engine.queues.payment, id, adminActor(request), await engine.clock.now());
-    return reply.status(202).send({ status: 'queued', id });
+  mountRoute(app, r.replayStripeEvent, async ({ params, request }) => {
+    await replayStripeEvent(engine.db, engine.queues.payment, params.id, adminActor(request), await engine.clock.now());
+    return { status: 'queued' as const, id: params.id };
   });
 }

@@ -3,15 +3,35 @@ import { z } from 'zod';
 import type { Engine } from '../../../engine.js';
 import { EngineError } from '../../../errors.js';
 import { isoTimestamp } from '../../../validation.js';
-import { parse } from '../../errors.js';
+import { defineRoute, mountRoute } from '../../route-definition.js';
+import { isoTime } from '../../schemas/time.js';
 
-const moveBody = z.union(
-  [
-    z.strictObject({ advanceSeconds: z.number().int().min(0).max(10 * 366 * 86_400) }),
-    z.strictObject({ now: isoTimestamp }),
-  ],
-  { error: 'send {advanceSeconds} (a whole number >= 0) or {now} (an ISO-8601 time)' },
-);
+const nowSchema = z.object({ now: isoTime });
+
+/** The routes' definitions (zod schemas of params, query, body and answer), for validation and the API document. */
+export const adminClockApi = {
+  get: defineRoute({
+    method: 'GET',
+    url: '/admin/api/clock',
+    summary: "The test clock's time (only with TOKENS_TEST_CLOCK=on, never in production)",
+    answer: nowSchema,
+    errors: ['test_clock_disabled'],
+  }),
+  move: defineRoute({
+    method: 'POST',
+    url: '/admin/api/clock',
+    summary: 'Move the test clock forward, for every process and role at once: periods end, renewals run, holds expire',
+    body: z.union(
+      [
+        z.strictObject({ advanceSeconds: z.number().int().min(0).max(10 * 366 * 86_400) }),
+        z.strictObject({ now: isoTimestamp }),
+      ],
+      { error: 'send {advanceSeconds} (a whole number >= 0) or {now} (an ISO-8601 time)' },
+    ),
+    answer: nowSchema,
+    errors: ['test_clock_disabled', 'clock_backwards'],
+  }),
+} as const;
 
 /** The shared test clock: only with TOKENS_TEST_CLOCK=on, never in production. */
 export function clockRoutes(app: FastifyInstance, engine: Engine): void {
@@ -20,11 +40,10 @@ export function clockRoutes(app: FastifyInstance, engine: Engine): void {
     return engine.testClock;
   };
 
-  app.get('/admin/api/clock', async () => ({ now: (await requireTestClock().now()).toISOString() }));
+  mountRoute(app, adminClockApi.get, async () => ({ now: (await requireTestClock().now()).toISOString() }));
 
-  app.post('/admin/api/clock', async (request) => {
+  mountRoute(app, adminClockApi.move, async ({ body }) => {
     const clock = requireTestClock();
-    const body = parse(moveBody, request.body, 'clock move');
     const current = await clock.now();
     const target = 'now' in body ? new Date(body.now) : new Date(current.getTime() + body.advanceSeconds * 1000);
     if (!(await clock.set(target))) {

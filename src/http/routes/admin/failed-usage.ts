@@ -1,7 +1,20 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { Engine } from '../../../engine.js';
 import { audit } from '../../../admin/audit.js';
 import { adminActor } from '../../auth.js';
+import { defineRoute, mountRoute } from '../../route-definition.js';
+
+/** The routes' definitions (zod schemas of params, query, body and answer), for validation and the API document. */
+export const adminFailedUsageApi = {
+  retry: defineRoute({
+    method: 'POST',
+    url: '/admin/api/queues/usage/retry-failed',
+    summary: 'Send failed usage jobs back to the workers (audited); a rerun charges nothing twice',
+    answer: z.object({ status: z.literal('queued'), queue: z.literal('usage'), retried: z.number().int() }),
+    status: 202,
+  }),
+} as const;
 
 /**
  * bull-board is read-only for the usage queue, so this is how an admin sends failed usage jobs (a job
@@ -9,7 +22,7 @@ import { adminActor } from '../../auth.js';
  * charges nothing twice: each event's key is claimed once in the ledger. Audited before it is done.
  */
 export function failedUsageRoutes(app: FastifyInstance, engine: Engine): void {
-  app.post('/admin/api/queues/usage/retry-failed', async (request, reply) => {
+  mountRoute(app, adminFailedUsageApi.retry, async ({ request }) => {
     const queue = engine.queues.usage;
     const failed = await queue.getFailedCount();
     await audit(engine.db, {
@@ -21,6 +34,6 @@ export function failedUsageRoutes(app: FastifyInstance, engine: Engine): void {
       at: await engine.clock.now(),
     });
     if (failed > 0) await queue.retryJobs({ state: 'failed' });
-    return reply.status(202).send({ status: 'queued', queue: 'usage', retried: failed });
+    return { status: 'queued' as const, queue: 'usage' as const, retried: failed };
   });
 }

@@ -4,21 +4,10 @@ import type { Engine } from '../../../engine.js';
 import { listFeatures } from '../../../catalog/features.js';
 import { addFeature } from '../../../catalog/add-feature.js';
 import { priceHistory } from '../../../catalog/price-history.js';
-import { tiers } from '../../../catalog/tiers.js';
 import { featureKeySchema } from '../../../validation.js';
 import { adminActor } from '../../auth.js';
 import { defineRoute, mountRoute } from '../../route-definition.js';
-
-const tierSchema = z.enum(tiers, { error: `tier must be one of ${tiers.join(', ')}` });
-
-export const featureViewSchema = z.object({
-  key: z.string(),
-  name: z.string(),
-  enabled: z.boolean(),
-  baseCost: z.number().int().describe('the price version in force now'),
-  cost: z.number().int().describe('what a use costs now, pricing rules applied'),
-  tier: tierSchema,
-});
+import { featureViewSchema, tierSchema } from '../../schemas/catalog.js';
 
 export const priceVersionSchema = z.object({
   cost: z.number().int(),

@@ -5,23 +5,40 @@ import { EngineError } from '../../../errors.js';
 import { isScheduledJob, scheduledJobs } from '../../../jobs/scheduled-jobs.js';
 import { enqueueScheduledJob } from '../../../jobs/scheduler.js';
 import { isoTimestamp } from '../../../validation.js';
-import { parse } from '../../errors.js';
+import { defineRoute, mountRoute } from '../../route-definition.js';
+import { isoTime } from '../../schemas/time.js';
 
-const runBody = z.strictObject({ asOf: isoTimestamp.optional() }).optional();
+/** The routes' definitions (zod schemas of params, query, body and answer), for validation and the API document. */
+export const adminJobsApi = {
+  list: defineRoute({
+    method: 'GET',
+    url: '/admin/api/jobs',
+    summary: 'The scheduled jobs, their schedules and what each does',
+    answer: z.object({ jobs: z.array(z.object({ name: z.string(), cron: z.string().nullable(), description: z.string() })) }),
+  }),
+  run: defineRoute({
+    method: 'POST',
+    url: '/admin/api/jobs/:name/run',
+    summary: 'Run a scheduled job now, or replay a missed schedule as of a past time; answers once it is enqueued',
+    params: z.object({ name: z.string().max(64).describe(Object.keys(scheduledJobs).join(', ')) }),
+    body: z.strictObject({ asOf: isoTimestamp.optional().describe('not after the engine\'s now') }).optional(),
+    answer: z.object({ status: z.literal('queued'), name: z.string(), jobId: z.string(), asOf: isoTime.optional() }),
+    status: 202,
+    errors: ['unknown_job', 'as_of_in_future'],
+  }),
+} as const;
 
 export function jobRoutes(app: FastifyInstance, engine: Engine): void {
-  app.get('/admin/api/jobs', async () => ({
+  mountRoute(app, adminJobsApi.list, async () => ({
     jobs: Object.entries(scheduledJobs).map(([name, def]) => ({ name, cron: def.cron ?? null, description: def.description })),
   }));
 
-  app.post('/admin/api/jobs/:name/run', async (request, reply) => {
-    const { name } = parse(z.object({ name: z.string().max(64) }), request.params, 'job name');
+  mountRoute(app, adminJobsApi.run, async ({ params: { name }, body }) => {
     if (!isScheduledJob(name)) {
       throw new EngineError('unknown_job', `no job "${name}"; jobs are: ${Object.keys(scheduledJobs).join(', ')}`);
     }
-    const body = parse(runBody, request.body ?? undefined, 'job run');
     const asOf = body?.asOf ? new Date(body.asOf) : undefined;
     const jobId = await enqueueScheduledJob(engine, name, asOf);
-    return reply.status(202).send({ status: 'queued', name, jobId, ...(asOf ? { asOf: asOf.toISOString() } : {}) });
+    return { status: 'queued' as const, name, jobId, ...(asOf ? { asOf: asOf.toISOString() } : {}) };
   });
 }

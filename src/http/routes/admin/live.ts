@@ -35,6 +35,7 @@ export const adminLiveApi = {
       'Server-Sent Events (text/event-stream): one `usage` event per committed usage transaction, uses and rejections as they are applied; first the recent ones (or those after Last-Event-ID)',
     query: z.object({ recent: z.coerce.number().int().min(0).max(500).default(50) }),
     answer: liveBatchSchema,
+    answerType: 'text/event-stream',
   }),
 } as const;
 
