@@ -6,6 +6,7 @@ import { createLogger } from '../../src/log.js';
 import { runEngine, type RunningEngine } from '../../src/run.js';
 import { dropDatabase } from '../../src/db/ensure-database.js';
 import { SHARED_PG, cloneTemplate } from './databases.js';
+import { checkAgainstDocument } from './openapi-check.js';
 
 export const API_KEY = 'test-api-key';
 export const ADMIN_KEY = 'test-admin-key';
@@ -68,6 +69,8 @@ export async function call<T>(baseUrl: string, key: string | null, method: strin
   } catch {
     // not JSON (e.g. /metrics): keep the text
   }
+  // Every answer a test receives is held to the OpenAPI document: one that differs fails the test.
+  checkAgainstDocument(method, path, { status: res.status, contentType: res.headers.get('content-type'), body: parsed });
   return { status: res.status, body: parsed as T };
 }
 

@@ -45,6 +45,7 @@ export const adminFeaturesApi = {
       created: z.boolean().describe('false: the same feature had already been added, nothing changed'),
     }),
     status: 201,
+    otherStatuses: { 200: 'The same feature had been added before: nothing changed' },
     errors: ['feature_exists'],
   }),
   prices: defineRoute({
