@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import type { Engine } from '../engine.js';
 import { frameworkErrors, installErrorHandling } from './errors.js';
 import { installJsonBodyParser, refuseUnstorableUrlText } from './request-input.js';
@@ -59,8 +59,10 @@ function installInputHandling(app: FastifyInstance, engine: Engine): void {
 }
 
 /** The HTTP adapter: routes parse input and call the domain; auth and error mapping live here once. */
-export async function buildApp(engine: Engine): Promise<FastifyInstance> {
+export async function buildApp(engine: Engine, observe: { onRoute?: (route: RouteOptions) => void } = {}): Promise<FastifyInstance> {
   const app = Fastify({ ...baseOptions(engine, 'api'), bodyLimit: 8 * 1024 * 1024 });
+  // Who wants to see every route as it is registered (the test that holds them to the API document).
+  if (observe.onRoute) app.addHook('onRoute', observe.onRoute);
   installInputHandling(app, engine);
   installAdminBoundary(app, engine.config);
   healthRoutes(app, engine);

@@ -18,12 +18,14 @@ export const docsApi = {
 /**
  * /docs: the document for people (Swagger UI), its scripts and styles served by the engine itself from
  * the swagger-ui-dist files @fastify/swagger-ui ships. Its page loads nothing from another host (no
- * validator badge, no web fonts), and its CSP says so.
+ * validator badge, no web fonts), and its CSP says so. One hash in `style-src`: the `<style>` Swagger
+ * UI renders inside its logo (the logo's colours); a hash admits that text and nothing else, and an
+ * upgrade that changes it shows as a violation in test/http/docs.browser.test.ts.
  */
 export const docsContentSecurityPolicy = [
   "default-src 'self'",
   "script-src 'self'",
-  "style-src 'self'",
+  "style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='",
   "img-src 'self' data:",
   "font-src 'self' data:",
   "connect-src 'self'",
@@ -40,7 +42,7 @@ export async function docsRoutes(app: FastifyInstance, document: Record<string, 
     await pages.register(swagger, { mode: 'static', specification: { document: document as never } });
     await pages.register(swaggerUi, {
       routePrefix: '/docs',
-      uiConfig: { validatorUrl: null, deepLinking: true, url: '/openapi.json' } as never,
+      uiConfig: { validatorUrl: null, deepLinking: true } as never,
       staticCSP: docsContentSecurityPolicy,
       transformSpecificationClone: false,
     });
