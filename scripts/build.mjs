@@ -29,6 +29,13 @@ if (missing.length > 0) {
 }
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 
+// The TypeScript client (clients/typescript, a workspace) first: the CLI's simulate imports it. It builds
+// with its own TypeScript 5 (openapi-typescript's peer), which npm installs inside the client's folder.
+const client = path.join(root, 'clients', 'typescript');
+const clientTsc = [path.join(client, 'node_modules', 'typescript', 'bin', 'tsc'), tsc].find((file) => existsSync(file));
+const builtClient = spawnSync(process.execPath, [clientTsc, '-p', client], { stdio: 'inherit' });
+if (builtClient.status !== 0) process.exit(builtClient.status ?? 1);
+
 const compiled = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
 if (compiled.status !== 0) process.exit(compiled.status ?? 1);
 

@@ -35,9 +35,11 @@ describe('a production install: npm ci --omit=dev in a clean copy, then the buil
     expect(existsSync(join(copy, 'node_modules', 'fastify'))).toBe(true);
     expect(existsSync(join(copy, 'node_modules', 'tsx'))).toBe(false);
     expect(existsSync(join(copy, 'node_modules', 'vitest'))).toBe(false);
-    // The build output (test/support/global-setup.ts made both): the engine, and the console it serves.
+    // The build output (test/support/global-setup.ts made them): the engine, the console it serves, the client.
     cpSync(join(root, 'dist'), join(copy, 'dist'), { recursive: true });
     cpSync(join(root, 'console', 'dist'), join(copy, 'console', 'dist'), { recursive: true });
+    // The TypeScript client the CLI's simulate runs (a workspace: npm linked it, with its dependencies).
+    cpSync(join(root, 'clients', 'typescript', 'dist'), join(copy, 'clients', 'typescript', 'dist'), { recursive: true });
 
     // Production wants keys of at least 32 characters, and the test clock off.
     const adminKey = `admin_${randomBytes(16).toString('hex')}`;
