@@ -13,11 +13,17 @@ import { grantManually } from '../ledger/manual-grant.js';
 import { changeFeature } from '../catalog/change-feature.js';
 import { isScheduledJob, scheduledJobs } from '../jobs/scheduled-jobs.js';
 import { enqueueScheduledJob } from '../jobs/scheduler.js';
+import { record, table } from './table.js';
 
 type Options = Record<string, string | boolean | undefined>;
 type Command = (config: Config, log: Logger, args: string[], options: Options) => Promise<void>;
 
 const ACTOR = 'cli';
+
+/** `--json`: the result as JSON, for scripts, instead of the tables and lines people read. */
+function print(value: unknown): void {
+  console.log(JSON.stringify(value, null, 2));
+}
 
 function wholeNumber(value: string | undefined, what: string): number {
   const n = Number(value);
@@ -59,13 +65,26 @@ export const commands: Record<string, Command> = {
     }
   },
 
-  async account(config, log, [userId]) {
-    if (!userId) throw new EngineError('validation_failed', 'usage: tokens account <userId>');
+  async account(config, log, [userId], options) {
+    if (!userId) throw new EngineError('validation_failed', 'usage: tokens account <userId> [--json]');
     await withEngine(config, log, async (engine) => {
       const view = await getAccountView(engine.db, userId, await engine.clock.now());
       const { entries } = await listLedger(engine.db, userId, { limit: 10 });
-      console.log(JSON.stringify(view, null, 2));
-      console.table(entries.map((e) => ({ at: e.occurredAt, kind: e.kind, amount: e.amount, balance: e.balanceAfter, feature: e.feature ?? e.source })));
+      if (options.json) return print({ account: view, ledger: entries });
+      console.log(
+        record({
+          userId: view.userId,
+          plan: `${view.plan.name} (${view.plan.id}, ${view.plan.monthlyTokens} a month)`,
+          balance: view.balance,
+          held: view.held,
+          period: `${view.period.start} to ${view.period.end}`,
+          used: `${view.usedThisPeriod} of ${view.allocatedThisPeriod} (${view.percentUsed}%)`,
+          warning: view.warning?.message ?? 'none',
+          loyalty: `${view.loyalty.months} paid months, ${view.loyalty.bonusPercent}% bonus`,
+        }),
+      );
+      console.log('latest ledger entries');
+      console.log(table(entries.map((e) => ({ at: e.occurredAt, kind: e.kind, amount: e.amount, balance: e.balanceAfter, feature: e.feature ?? e.source }))));
     });
   },
 
@@ -78,16 +97,18 @@ export const commands: Record<string, Command> = {
     await withEngine(config, log, async (engine) => {
       const expires = typeof options['expires-at'] === 'string' ? new Date(options['expires-at']) : undefined;
       const result = await grantManually(engine.db, { userId, tokens: amount, reason: options.reason as string, expiresAt: expires }, ACTOR, await engine.clock.now(), engine.accountGate);
+      if (options.json) return print(result);
       console.log(`granted ${amount} tokens to ${userId}: balance ${result.balance}`);
     });
   },
 
-  async 'set-cost'(config, log, [feature, cost]) {
+  async 'set-cost'(config, log, [feature, cost], options) {
     if (!feature) throw new EngineError('validation_failed', 'usage: tokens set-cost <feature> <cost>');
     const value = wholeNumber(cost, 'cost');
     if (value < 0) throw new EngineError('validation_failed', 'cost must be >= 0');
     await withEngine(config, log, async (engine) => {
       const result = await changeFeature(engine.db, feature, { cost: value }, ACTOR, await engine.clock.now());
+      if (options.json) return print(result);
       console.log(`${feature} now costs ${result.cost} (from ${result.effectiveFrom})`);
     });
   },
@@ -99,6 +120,7 @@ export const commands: Record<string, Command> = {
     await withEngine(config, log, async (engine) => {
       const asOf = typeof options['as-of'] === 'string' ? new Date(options['as-of']) : undefined;
       const id = await enqueueScheduledJob(engine, name, asOf);
+      if (options.json) return print({ status: 'queued', name, jobId: id });
       console.log(`enqueued ${name} (job ${id}); a running worker applies it`);
     });
   },

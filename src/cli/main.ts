@@ -15,7 +15,10 @@ const usage = `tokens: operate the token engine (reads the same environment as n
   tokens run <job> [--as-of ISO]              run a scheduled job now (holds, renewals, rollups, ...)
   tokens simulate [--users 120] [--days 30] [--url http://127.0.0.1:3000]
                                               many users on every plan using features, through the API
-                                              of a running engine (on its test clock when it has one)`;
+                                              of a running engine (on its test clock when it has one)
+
+  --json       print the result as JSON (for scripts) instead of tables and lines
+  --verbose    show the engine's own log lines (LOG_LEVEL, info by default); without it only errors`;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -26,6 +29,8 @@ const { positionals, values } = parseArgs({
     users: { type: 'string' },
     days: { type: 'string' },
     url: { type: 'string' },
+    json: { type: 'boolean' },
+    verbose: { type: 'boolean', short: 'v' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -39,12 +44,15 @@ try {
       url: values.url ?? process.env.TOKENS_URL ?? 'http://127.0.0.1:3000',
       users: Number(values.users ?? 120),
       days: Number(values.days ?? 30),
+      json: values.json === true,
     });
   } else {
     const run = commands[command];
     if (!run) throw new EngineError('validation_failed', `unknown command "${command}"\n\n${usage}`);
     const config = loadConfig();
-    await run(config, createLogger(process.env.LOG_LEVEL ?? 'warn'), args, values);
+    // What the engine logs as it starts (Redis settings, migrations) is for `npm start`'s operator, not
+    // for each CLI call: only errors, unless asked.
+    await run(config, createLogger(values.verbose ? (process.env.LOG_LEVEL ?? 'info') : 'error'), args, values);
   }
   process.exit(0);
 } catch (error) {

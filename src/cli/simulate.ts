@@ -1,10 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { SingleBar, Presets } from 'cli-progress';
+import { TokenEngine, unwrap, type UsageEvent } from '@token-engine/client';
+import { table } from './table.js';
 
 interface SimulateOptions {
   url: string;
   users: number;
   days: number;
+  /** The summary as JSON, and no progress bar. */
+  json?: boolean;
 }
 
 // Plans by share of users, and features by how often people reach for them (the seed's usage patterns).
@@ -32,43 +36,41 @@ function pick<T>(mix: Array<[T, number]>, r: number): T {
 }
 
 /**
- * Plays many users on every plan through the HTTP API of a running engine, a day at a time. With the
- * engine's test clock on, the clock moves a day per step and renewals run, so periods really end;
- * otherwise the uses are reported with their time over the past days. Rollups run at the end, so the
- * admin console shows the month at once.
+ * Plays many users on every plan through the HTTP API of a running engine, a day at a time, as the
+ * product's services would: with the TypeScript client (clients/typescript). With the engine's test
+ * clock on, the clock moves a day per step and renewals run, so periods really end; otherwise the uses
+ * are reported with their time over the past days. Rollups run at the end, so the admin console shows
+ * the month at once.
  */
 export async function simulate(o: SimulateOptions): Promise<void> {
   const { api, admin } = keys();
-  const send = async (key: string, method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${o.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = (await res.json().catch(() => ({}))) as any;
-    if (res.status >= 400 && res.status !== 404) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-    return { status: res.status, body: json };
+  const service = new TokenEngine({ baseUrl: o.url, apiKey: api });
+  // The admin routes through the same typed client, with the admin key.
+  const operator = new TokenEngine({ baseUrl: o.url, apiKey: admin }).api;
+  const say = (line: string) => {
+    if (!o.json) console.log(line);
   };
 
-  const clock = await send(admin, 'GET', '/admin/api/clock');
-  const testClock = clock.status === 200;
+  const clock = await operator.GET('/admin/api/clock');
+  const testClock = clock.response.status === 200;
+  if (!testClock && clock.response.status !== 404) unwrap(clock);
   const dayMs = 86_400_000;
-  const start = testClock ? new Date(clock.body.now).getTime() : Date.now() - o.days * dayMs;
+  const start = clock.data ? new Date(clock.data.now).getTime() : Date.now() - o.days * dayMs;
   const run = Date.now().toString(36);
   let seed = 42;
   const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 
   const users = Array.from({ length: o.users }, (_, i) => ({ userId: `sim-${run}-${i}`, plan: pick(planMix, random()), activity: 0.4 + random() }));
-  for (const u of users) await send(api, 'POST', '/v1/accounts', { userId: u.userId, plan: u.plan });
-  console.log(`${o.users} users created; ${o.days} days of use ${testClock ? 'on the test clock' : 'reported over the past days'}`);
+  for (const u of users) await service.createAccount(u.userId, { plan: u.plan });
+  say(`${o.users} users created; ${o.days} days of use ${testClock ? 'on the test clock' : 'reported over the past days'}`);
 
-  const bar = new SingleBar({ format: ' {bar} {percentage}% | day {value}/{total} | {events} uses sent' }, Presets.shades_classic);
-  bar.start(o.days, 0, { events: 0 });
+  const bar = o.json ? undefined : new SingleBar({ format: ' {bar} {percentage}% | day {value}/{total} | {events} uses sent' }, Presets.shades_classic);
+  bar?.start(o.days, 0, { events: 0 });
   let sent = 0;
   for (let day = 0; day < o.days; day++) {
     const dayStart = start + day * dayMs;
-    if (testClock) await send(admin, 'POST', '/admin/api/clock', { now: new Date(dayStart + dayMs).toISOString() });
-    const events = [];
+    if (testClock) unwrap(await operator.POST('/admin/api/clock', { body: { now: new Date(dayStart + dayMs).toISOString() } }));
+    const events: UsageEvent[] = [];
     for (const u of users) {
       const budget = (dailyBudget[u.plan] ?? 1) * u.activity;
       let tokens = 0;
@@ -83,21 +85,29 @@ export async function simulate(o: SimulateOptions): Promise<void> {
         });
       }
     }
-    for (let i = 0; i < events.length; i += 1000) await send(api, 'POST', '/v1/usage/batch', { events: events.slice(i, i + 1000) });
+    for (let i = 0; i < events.length; i += 1000) await service.recordUsageBatch(events.slice(i, i + 1000));
     sent += events.length;
     if (testClock) {
-      for (const job of ['holds', 'renewals']) await send(admin, 'POST', `/admin/api/jobs/${job}/run`, {});
+      for (const name of ['holds', 'renewals']) unwrap(await operator.POST('/admin/api/jobs/{name}/run', { params: { path: { name } }, body: {} }));
     }
-    bar.update(day + 1, { events: sent });
+    bar?.update(day + 1, { events: sent });
   }
-  bar.stop();
+  bar?.stop();
   // Let the workers apply what was sent before the rollup counts it.
   for (let i = 0; i < 600; i++) {
-    const { body } = await send(admin, 'GET', '/admin/api/queues');
-    const usage = (body.queues as Array<{ name: string; waiting: number; active: number; delayed: number }>).find((q) => q.name === 'usage');
+    const { queues } = unwrap(await operator.GET('/admin/api/queues'));
+    const usage = queues.find((q) => q.name === 'usage');
     if (!usage || usage.waiting + usage.active + usage.delayed === 0) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  await send(admin, 'POST', '/admin/api/jobs/rollups/run', {});
+  unwrap(await operator.POST('/admin/api/jobs/{name}/run', { params: { path: { name: 'rollups' } }, body: {} }));
+
+  const byPlan = new Map<string, number>();
+  for (const u of users) byPlan.set(u.plan, (byPlan.get(u.plan) ?? 0) + 1);
+  if (o.json) {
+    console.log(JSON.stringify({ users: o.users, days: o.days, testClock, usesSent: sent, usersByPlan: Object.fromEntries(byPlan) }, null, 2));
+    return;
+  }
+  console.log(table([...byPlan].map(([plan, count]) => ({ plan, users: count }))));
   console.log(`done: ${sent} uses sent. Open ${o.url}/admin (any user name, the admin key as password).`);
 }
