@@ -11,7 +11,7 @@ describe("the TypeScript client's generated types", () => {
     // scripts/openapi.ts --check: the routes' document against clients/typescript/openapi.json, then
     // openapi-typescript (the client's own, on TypeScript 5) on it against src/generated/openapi.ts.
     const checked = await run(process.execPath, ['--import', 'tsx', 'scripts/openapi.ts', '--check'], { cwd: root }).catch(
-      (error: { stderr?: string }) => ({ stdout: '', stderr: error.stderr ?? String(error), failed: true }),
+      (error: Error & { stderr?: string }) => ({ stdout: '', stderr: error.stderr ?? error.message }),
     );
     expect(checked.stderr).toBe('');
     expect(checked.stdout).toContain('generated types are current');

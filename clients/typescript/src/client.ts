@@ -146,7 +146,7 @@ export class TokenEngine {
   }
 
   async holds(userId: string): Promise<Hold[]> {
-    return (await unwrap(await this.api.GET('/v1/accounts/{userId}/holds', { params: { path: { userId } } }))).holds;
+    return unwrap(await this.api.GET('/v1/accounts/{userId}/holds', { params: { path: { userId } } })).holds;
   }
 
   async ledger(userId: string, page: { limit?: number; cursor?: string } = {}): Promise<LedgerPage> {
@@ -159,11 +159,11 @@ export class TokenEngine {
   }
 
   async features(): Promise<Feature[]> {
-    return (await unwrap(await this.api.GET('/v1/features'))).features;
+    return unwrap(await this.api.GET('/v1/features')).features;
   }
 
   async plans(): Promise<Plan[]> {
-    return (await unwrap(await this.api.GET('/v1/plans'))).plans;
+    return unwrap(await this.api.GET('/v1/plans')).plans;
   }
 }
 
