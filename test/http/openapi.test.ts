@@ -4,10 +4,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { buildApp } from '../../src/http/app.js';
 import { documentedRoutes, openApiPath } from '../../src/http/openapi.js';
 import { call, startTestEngine, type TestEngine } from '../support/engine.js';
-import { checkAgainstDocument } from '../support/openapi-check.js';
-
-// Pages for people (the admin console, bull-board, Swagger UI at /docs), not operations of the API.
-const pagePaths = [/^\/admin\/?$/, /^\/admin\/(features|plans|accounts|rewards|operations)(\/|$)/, /^\/admin\/assets\//, /^\/admin\/queues(\/|$)/, /^\/docs(\/|$)/];
+import { checkAgainstDocument, pagePaths } from '../support/openapi-check.js';
 
 describe('the engine describes itself: GET /openapi.json', () => {
   let engine: TestEngine;
