@@ -48,6 +48,7 @@ export const configSchema = z.object({
   TOKENS_HOLD_TTL_SECONDS: z.coerce.number().int().min(1).default(300),
   TOKENS_IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(1).default(72),
   TOKENS_WORKER_LOCK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+  TOKENS_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   TOKENS_USAGE_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(3650).default(35),
   TOKENS_USAGE_MAX_BACKLOG: z.coerce.number().int().min(1).default(1_000_000),
   TOKENS_MAX_OPEN_HOLDS: z.coerce.number().int().min(1).max(100_000).default(100),
@@ -110,6 +111,8 @@ export type Config = {
   idempotencyTtlSeconds: number;
   /** How long a usage job's lock lives without renewal, and how often stalled jobs are looked for. */
   workerLockMs: number;
+  /** How long a drain waits for active jobs and Redis before closing the connections by force. */
+  shutdownTimeoutMs: number;
   /** How far in the past a usage event's occurredAt may lie. */
   usageMaxAgeDays: number;
   /** Usage events waiting to be applied beyond which intake answers 429 backlogged. */
@@ -169,6 +172,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     holdTtlSeconds: e.TOKENS_HOLD_TTL_SECONDS,
     idempotencyTtlSeconds: e.TOKENS_IDEMPOTENCY_TTL_HOURS * 3600,
     workerLockMs: e.TOKENS_WORKER_LOCK_MS,
+    shutdownTimeoutMs: e.TOKENS_SHUTDOWN_TIMEOUT_MS,
     usageMaxAgeDays: e.TOKENS_USAGE_MAX_AGE_DAYS,
     usageMaxBacklog: e.TOKENS_USAGE_MAX_BACKLOG,
     maxOpenHolds: e.TOKENS_MAX_OPEN_HOLDS,

@@ -14,6 +14,7 @@ import { createMetrics, type EngineMetrics } from './metrics.js';
 import { RuleCache } from './pricing/rule-cache.js';
 import { AccountGate } from './ledger/account-gate.js';
 import type { ConnectionOptions } from 'bullmq';
+import { closeWithin } from './shutdown-deadline.js';
 
 /** Everything a role needs, built once from the configuration and passed down (no singletons). */
 export interface Engine {
@@ -99,7 +100,8 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
 export async function closeEngine(engine: Engine): Promise<void> {
   engine.backlog.stop();
   await engine.batcher.drain().catch((error: unknown) => engine.log.error({ err: error }, 'usage events not enqueued at shutdown; their requests were answered with an error'));
-  await closeQueues(engine.queues);
+  const queuesClosed = await closeWithin(closeQueues(engine.queues), engine.config.shutdownTimeoutMs, () => {});
+  if (!queuesClosed) engine.log.warn('queue connections did not close in time; dropping them');
   engine.redis.disconnect();
   await engine.db.destroy();
   await engine.healthDb.destroy();

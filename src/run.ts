@@ -66,7 +66,7 @@ export async function runEngine(baseConfig: Config, log: Logger): Promise<Runnin
         log.debug('api closed');
         await scheduler?.stop();
         log.debug('scheduler stopped');
-        await stopWorkers(workers);
+        await stopWorkers(workers, config.shutdownTimeoutMs, log);
         log.debug('workers stopped');
         await closeEngine(engine);
         log.debug('connections closed');
