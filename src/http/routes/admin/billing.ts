@@ -4,7 +4,7 @@ import type { Engine } from '../../../engine.js';
 import { changePlanSettings } from '../../../catalog/change-plan.js';
 import { listAdminPlans } from '../../../catalog/plan-prices.js';
 import { getStripeEvent, listStripeEvents, replayStripeEvent } from '../../../billing/stripe-event-log.js';
-import { planIdSchema } from '../../../validation.js';
+import { isStorableText, planIdSchema } from '../../../validation.js';
 import { adminActor } from '../../auth.js';
 import { defineRoute, mountRoute } from '../../route-definition.js';
 import { adminPlanViewSchema } from '../../schemas/catalog.js';
@@ -19,7 +19,7 @@ const stripePrice = z
   // The control characters are the point: they are what this refuses.
   // oxlint-disable-next-line eslint/no-control-regex
   .regex(/^[^\u0000-\u001f\u007f]+$/, 'a Stripe price id or lookup key has no control characters')
-  .refine((s) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s), 'a Stripe price has no lone surrogates');
+  .refine(isStorableText, 'a Stripe price has no lone surrogates');
 
 const planBody = z
   .strictObject({
