@@ -1,8 +1,7 @@
 import { sql } from 'kysely';
 import { findPlan } from './plan-lookup.js';
 import { checkoutSessionSchema, toDate, type CheckoutSession } from './stripe-objects.js';
-import { periodsPaidBy } from './plan-purchase.js';
-import { addMonths } from './periods.js';
+import { coverageOf } from './plan-purchase.js';
 import { linkGrant, paymentOf, recordPayment } from './payments.js';
 import { learned, lockStripeSubscription, recordFacts, type StripeSubscriptionRow } from './stripe-subscriptions.js';
 import { adoptSubscription } from './subscriptions.js';
@@ -70,9 +69,7 @@ export async function onCheckoutSession(ctx: PaymentContext): Promise<EventOutco
   const plan = await findPlan(ctx.trx, chosen);
   if (!plan) return failed('unknown_plan', `no plan "${chosen}" (checkout session ${session.id})`, userId);
   if (plan.price_cents === 0) return failed('invalid_metadata', `checkout session ${session.id} buys ${plan.id}, a free plan`, userId);
-  const periods = periodsPaidBy(plan);
   const exact = firstPeriod(row);
-  const start = exact?.start ?? ctx.eventAt;
   const paymentId = await recordPayment(ctx.trx, {
     userId,
     kind: 'plan',
@@ -84,11 +81,7 @@ export async function onCheckoutSession(ctx: PaymentContext): Promise<EventOutco
     invoiceId: session.invoice,
     paymentIntentId: session.payment_intent,
     subscriptionId,
-    periodStart: start,
-    periodEnd: exact?.end ?? addMonths(start, periods),
-    periods,
-    tokens: periods * plan.monthly_tokens,
-    periodEstimated: !exact,
+    ...coverageOf(plan, exact, ctx.eventAt),
     paidAt: ctx.now,
   });
   if (session.payment_intent) ctx.wake(waitKeys.paymentRef(session.payment_intent));

@@ -13,8 +13,7 @@ import {
 } from './stripe-objects.js';
 import { applyInvoicePlan, learned, lockStripeSubscription, readStripeSubscription, recordFacts, type StripeSubscriptionRow } from './stripe-subscriptions.js';
 import { adoptSubscription, loadSubscription, saveSubscription } from './subscriptions.js';
-import { addMonths } from './periods.js';
-import { periodsPaidBy, realignPeriod } from './plan-purchase.js';
+import { coverageOf, realignPeriod } from './plan-purchase.js';
 import { linkGrant, linkRefs, paymentOf, recordPayment } from './payments.js';
 import { applyPaidPeriod } from './paid-periods.js';
 import { changeBookPlan, upgradeKey } from './plan-change.js';
@@ -110,8 +109,6 @@ export async function onInvoicePaid(ctx: PaymentContext): Promise<EventOutcome> 
   if (plan.price_cents === 0) return failed('invalid_metadata', `invoice ${invoice.id} pays for ${plan.id}, a free plan`, userId);
 
   const exact = invoicePeriod(invoice);
-  const periods = periodsPaidBy(plan);
-  const start = exact?.start ?? ctx.eventAt;
   const paymentId = await recordPayment(ctx.trx, {
     userId,
     kind: 'plan',
@@ -123,11 +120,7 @@ export async function onInvoicePaid(ctx: PaymentContext): Promise<EventOutcome> 
     paymentIntentId: invoice.payment_intent,
     chargeId: invoice.charge,
     subscriptionId,
-    periodStart: start,
-    periodEnd: exact?.end ?? addMonths(start, periods),
-    periods,
-    tokens: periods * plan.monthly_tokens,
-    periodEstimated: !exact,
+    ...coverageOf(plan, exact, ctx.eventAt),
     paidAt: ctx.now,
   });
   await wakeRefsOf(ctx, invoice);

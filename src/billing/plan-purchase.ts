@@ -11,6 +11,16 @@ export function periodsPaidBy(plan: Plan): number {
   return plan.billing_interval === 'year' ? 12 : 1;
 }
 
+/**
+ * What one payment of the plan covers: Stripe's own period when its object names one, else the periods
+ * the plan pays from `from`, marked as an estimate for Stripe's exact dates to replace later.
+ */
+export function coverageOf(plan: Plan, exact: { start: Date; end: Date } | null, from: Date) {
+  const periods = periodsPaidBy(plan);
+  const periodStart = exact?.start ?? from;
+  return { periodStart, periodEnd: exact?.end ?? addMonths(periodStart, periods), periods, tokens: periods * plan.monthly_tokens, periodEstimated: !exact };
+}
+
 export function paidThroughFrom(plan: Plan, from: Date): Date {
   return addMonths(from, periodsPaidBy(plan));
 }

@@ -4,6 +4,7 @@ import type { Engine } from '../../engine.js';
 import { getAccountView, requireAccount } from '../../accounts/accounts.js';
 import { changePlan } from '../../billing/plan-change.js';
 import { paymentHistory } from '../../billing/payments.js';
+import { billingStatus } from '../../billing/billing-status.js';
 import { planIdSchema, userIdSchema } from '../../validation.js';
 import { transactWithNotifications } from '../../notify/delivery-jobs.js';
 import { billingRules } from '../../billing/billing-rules.js';
@@ -49,30 +50,10 @@ export function billingRoutes(app: FastifyInstance, engine: Engine): void {
   mountRoute(app, billingApi.billing, async ({ params }) => {
     const { userId } = params;
     const account = await requireAccount(engine.db, userId);
-    const sub = await engine.db.selectFrom('subscriptions').selectAll().where('user_id', '=', userId).executeTakeFirst();
-    const stripe = sub?.stripe_subscription_id
-      ? await engine.db.selectFrom('stripe_subscriptions').selectAll().where('id', '=', sub.stripe_subscription_id).executeTakeFirst()
-      : undefined;
     return {
       userId,
       plan: account.plan_id,
-      status: sub?.status ?? null,
-      paidThrough: sub?.paid_through?.toISOString() ?? null,
-      lapseReason: sub?.lapse_reason ?? null,
-      pendingPlan: sub?.pending_plan_id ?? null,
-      graceUntil: sub?.grace_until?.toISOString() ?? null,
-      subscription: stripe
-        ? {
-            id: stripe.id,
-            status: stripe.status,
-            plan: stripe.plan_id,
-            currentPeriod:
-              stripe.current_period_start && stripe.current_period_end
-                ? { start: stripe.current_period_start.toISOString(), end: stripe.current_period_end.toISOString() }
-                : null,
-            cancelAtPeriodEnd: stripe.cancel_at_period_end,
-          }
-        : null,
+      ...(await billingStatus(engine.db, userId)),
       payments: await paymentHistory(engine.db, userId),
     };
   });
