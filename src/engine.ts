@@ -13,6 +13,8 @@ import { UsageBacklog } from './usage/backlog.js';
 import { createMetrics, type EngineMetrics } from './metrics.js';
 import { RuleCache } from './pricing/rule-cache.js';
 import { AccountGate } from './ledger/account-gate.js';
+import type { Ledger } from './ledger/run-ledger.js';
+import { warningObserver } from './notify/warning-observer.js';
 import type { ConnectionOptions } from 'bullmq';
 import { closeWithin } from './shutdown-deadline.js';
 
@@ -21,6 +23,8 @@ export interface Engine {
   config: Config;
   log: Logger;
   db: Db;
+  /** The way into the ledger (src/ledger/run-ledger.ts): the database, and warnings observing every flush. */
+  ledger: Ledger;
   /** A connection of /health's own, so that a busy pool never makes PostgreSQL look down. */
   healthDb: Db;
   /** One locking transaction per account at a time in this process (src/ledger/account-gate.ts). */
@@ -80,6 +84,7 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
     config,
     log,
     db,
+    ledger: { db, observers: [warningObserver(queues.notification, config.notify, log)] },
     healthDb,
     accountGate: new AccountGate(config.busyAccountWaitMs),
     redis,

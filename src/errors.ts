@@ -33,6 +33,7 @@ export type ErrorCode =
   | 'backlogged'
   | 'account_busy'
   | 'unsupported_media_type'
+  | 'ledger_invariant_violated'
   | 'internal_error';
 
 export class EngineError extends Error {

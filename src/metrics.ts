@@ -12,6 +12,7 @@ export interface EngineMetrics {
   usageTransactionJobs: Histogram;
   notificationFailures: Counter<'channel'>;
   reconcileViolations: Gauge<'check'>;
+  ledgerInvariantViolations: Counter<'queue'>;
 }
 
 export function createMetrics(queues: Queues, backlog?: { readonly waiting: number }): EngineMetrics {
@@ -40,6 +41,12 @@ export function createMetrics(queues: Queues, backlog?: { readonly waiting: numb
     name: 'tokens_notification_failures_total',
     help: 'Notification delivery attempts that failed, by channel (webhook, email)',
     labelNames: ['channel'] as const,
+    registers: [registry],
+  });
+  const ledgerInvariantViolations = new Counter({
+    name: 'tokens_ledger_invariant_violations_total',
+    help: 'Jobs failed for good because applying them broke a ledger invariant (an engine bug), by queue',
+    labelNames: ['queue'] as const,
     registers: [registry],
   });
   const reconcileViolations = new Gauge({
@@ -86,5 +93,5 @@ export function createMetrics(queues: Queues, backlog?: { readonly waiting: numb
       }
     },
   });
-  return { registry, usageEvents, jobDuration, usageTransactionJobs, notificationFailures, reconcileViolations };
+  return { registry, usageEvents, jobDuration, usageTransactionJobs, notificationFailures, reconcileViolations, ledgerInvariantViolations };
 }

@@ -4,21 +4,22 @@ import { cappedBackoff, renewalJobSchema } from '../src/queues.js';
 import { renewAccount } from '../src/billing/renewal.js';
 import { billingRules } from '../src/billing/billing-rules.js';
 import { runStandalone } from './standalone.js';
-import { transactWithNotifications } from '../src/notify/delivery-jobs.js';
+import { runLedger } from '../src/ledger/run-ledger.js';
 import { observeWorker } from './observe.js';
+import { failOnceOnInvariant } from './ledger-invariant.js';
 
 /** Renews one account per job, in one transaction, up to the job's asOf but never past the engine's now. */
 export function startRenewalWorker(engine: Engine): Worker {
   const rules = billingRules(engine.config);
   const worker = new Worker(
     'renewal',
-    async (job) => {
+    failOnceOnInvariant(engine, 'renewal', async (job) => {
       const parsed = renewalJobSchema.safeParse(job.data);
       if (!parsed.success) throw new UnrecoverableError(`malformed renewal job: ${parsed.error.message}`);
       const { userId, asOf } = parsed.data;
       const now = await engine.clock.now();
       const upTo = new Date(Math.min(new Date(asOf).getTime(), now.getTime()));
-      const renewals = await transactWithNotifications(engine, (trx) => renewAccount(trx, userId, upTo, rules));
+      const renewals = await runLedger(engine.ledger, upTo, [], (_, unit) => renewAccount(unit, userId, upTo, rules));
       if (renewals.length > 0) {
         engine.log.info(
           { userId, jobId: job.id, periods: renewals.map((r) => ({ index: r.periodIndex, plan: r.planId, rolledOver: r.rolledOver, lapsed: r.lapsed })) },
@@ -26,7 +27,7 @@ export function startRenewalWorker(engine: Engine): Worker {
         );
       }
       return { renewed: renewals.length };
-    },
+    }),
     {
       connection: engine.workerConnection,
       prefix: engine.config.queuePrefix,

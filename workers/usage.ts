@@ -6,10 +6,12 @@ import { ApplyLanes } from '../src/usage/apply-lanes.js';
 import { queuedUsageEventSchema, type QueuedUsageEvent } from '../src/usage/usage-event.js';
 import { recordable, rejectUnapplicable, type UnapplicableEvent } from '../src/usage/unapplicable.js';
 import { isDataError } from '../src/db/database-errors.js';
-import { transactWithNotifications } from '../src/notify/delivery-jobs.js';
+import { runLedger } from '../src/ledger/run-ledger.js';
 import { LiveFeedPublisher } from '../src/insight/live-feed.js';
 import { runStandalone } from './standalone.js';
 import { observeWorker } from './observe.js';
+import { LedgerInvariantJobFailed, reportLedgerInvariant } from './ledger-invariant.js';
+import { LedgerInvariantViolated } from '../src/ledger/ledger-invariant.js';
 
 /**
  * Applies usage jobs to the ledger. The worker holds up to `usagePrefetch` jobs at once and applies them
@@ -19,11 +21,16 @@ import { observeWorker } from './observe.js';
 export function startUsageWorker(engine: Engine): Worker {
   const feed = new LiveFeedPublisher(engine.redis, engine.config.queuePrefix, engine.log);
   const reject = async (event: Partial<UnapplicableEvent>, error: unknown): Promise<UsageOutcome> => {
+    if (error instanceof LedgerInvariantViolated) {
+      reportLedgerInvariant(engine, 'usage', error, { idempotencyKey: event.idempotencyKey, userId: event.userId });
+      return { idempotencyKey: String(event.idempotencyKey), userId: String(event.userId), status: 'rejected', cost: 0, unrecorded: true, brokeInvariant: true };
+    }
     engine.log.warn({ err: error, idempotencyKey: event.idempotencyKey, userId: event.userId }, 'usage event cannot be applied; rejected as invalid_event');
     const unrecorded: UsageOutcome = { idempotencyKey: String(event.idempotencyKey), userId: String(event.userId), status: 'rejected', reason: 'invalid_event', cost: 0, unrecorded: true };
     if (!recordable(event)) return unrecorded;
     try {
-      return await transactWithNotifications(engine, async (trx) => rejectUnapplicable(trx, event, await engine.clock.now()));
+      const now = await engine.clock.now();
+      return await engine.db.transaction().execute((trx) => rejectUnapplicable(trx, event, now));
     } catch (recordError) {
       if (!isDataError(recordError)) throw recordError;
       return unrecorded;
@@ -32,16 +39,20 @@ export function startUsageWorker(engine: Engine): Worker {
   const lanes = new ApplyLanes(
     async (events) => {
       const now = await engine.clock.now();
-      return transactWithNotifications(
-        engine,
-        (trx) => applyUsage(trx, events, now),
+      return runLedger(
+        engine.ledger,
+        now,
+        [],
+        (_, unit) => applyUsage(unit, events),
         (outcomes) => feed.published(events, outcomes, now),
       );
     },
     {
       lanes: engine.config.usageConcurrency,
       maxEvents: engine.config.batchMaxEvents,
-      isDataError,
+      // An event that breaks a ledger invariant is split out like one whose data is refused: it fails
+      // alone (its job for good, unrecorded), and the other events of its transaction are applied.
+      isDataError: (error) => isDataError(error) || error instanceof LedgerInvariantViolated,
       reject,
       onTransaction: (jobs) => engine.metrics.usageTransactionJobs.observe(jobs),
     },
@@ -61,6 +72,7 @@ export function startUsageWorker(engine: Engine): Worker {
       const outcomes = [...invalid, ...(valid.length > 0 ? await lanes.apply(laneOf(job.name), valid) : [])];
       const counts = { applied: 0, rejected: 0, duplicate: 0 };
       for (const o of outcomes) {
+        if (o.brokeInvariant) continue; // not settled: counted as a broken invariant instead
         counts[o.status]++;
         engine.metrics.usageEvents.inc({ outcome: o.status, reason: o.reason ?? '' });
       }
@@ -68,6 +80,8 @@ export function startUsageWorker(engine: Engine): Worker {
       engine.intake.forgetSettled(outcomes.filter((o) => !o.unrecorded).map((o) => o.idempotencyKey));
       const unrecorded = outcomes.filter((o) => o.unrecorded).length;
       // Kept in the failed set, payload and all, for an operator: the rest of the job has settled.
+      const broken = outcomes.filter((o) => o.brokeInvariant).map((o) => o.idempotencyKey);
+      if (broken.length > 0) throw new LedgerInvariantJobFailed(`applying ${broken.join(', ')} broke a ledger invariant; the job's other events settled`);
       if (unrecorded > 0) throw new UnrecordedEvents(unrecorded);
       return counts;
     },
@@ -87,7 +101,7 @@ export function startUsageWorker(engine: Engine): Worker {
   // A job that failed for good no longer waits to be applied (its events settled, or wait for an operator).
   worker.on('failed', (job, error) => {
     if (!job) return;
-    if (error instanceof UnrecordedEvents) return; // counted off when its other events settled
+    if (error instanceof UnrecordedEvents || error instanceof LedgerInvariantJobFailed) return; // counted off when its other events settled
     const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
     const events = (job.data as { events?: unknown }).events;
     if (final && Array.isArray(events)) engine.backlog.settled(events.length);

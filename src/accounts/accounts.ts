@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
-import type { Db, Executor } from '../db/database.js';
+import type { Executor } from '../db/database.js';
 import type { Account } from '../db/schema.js';
 import { getPlan, planView, type PlanView } from '../catalog/plans.js';
 import { periodAt } from '../billing/periods.js';
-import { AccountBook } from '../ledger/account-book.js';
+import { runLedger, type Ledger } from '../ledger/run-ledger.js';
 import { EngineError } from '../errors.js';
 import { percentUsed, warningFor, type WarningLevel } from '../notify/warning-levels.js';
 import { loyaltyStatus, type LoyaltyView } from '../rewards/loyalty.js';
@@ -32,11 +32,12 @@ export function allocationKey(userId: string, periodIndex: number): string {
 
 /** Opens an account on a plan with its first period allocated; an existing account is returned as it is. */
 export async function createAccount(
-  db: Db,
+  ledger: Ledger,
   input: { userId: string; plan?: string; email?: string | null },
   now: Date,
 ): Promise<{ created: boolean }> {
-  return db.transaction().execute(async (trx) => {
+  return runLedger(ledger, now, [], async (_, unit) => {
+    const { trx } = unit;
     const plan = await getPlan(trx, input.plan ?? DEFAULT_PLAN);
     const period = periodAt(now, 0);
     const inserted = await trx
@@ -56,7 +57,7 @@ export async function createAccount(
       .returning('user_id')
       .executeTakeFirst();
     if (!inserted) return { created: false };
-    const book = (await AccountBook.lockOne(trx, input.userId))!;
+    const book = (await unit.lockOne(input.userId))!;
     if (plan.monthly_tokens > 0) {
       await book.grant(trx, {
         source: 'plan',
@@ -67,7 +68,6 @@ export async function createAccount(
         occurredAt: now,
       });
     }
-    await AccountBook.flush(trx, [book], now);
     return { created: true };
   });
 }

@@ -1,4 +1,4 @@
-import type { Trx } from '../db/database.js';
+import type { LedgerUnit } from '../ledger/run-ledger.js';
 import { audit } from '../admin/audit.js';
 import type { BillingRules } from './billing-rules.js';
 import { changePlan, type PlanChange } from './plan-change.js';
@@ -7,7 +7,8 @@ import { changePlan, type PlanChange } from './plan-change.js';
  * An admin moves an account to another plan by the engine's own rule (an upgrade now, prorated; a
  * downgrade at renewal), audited in the same transaction with the plan before and what the change did.
  */
-export async function changePlanAsAdmin(trx: Trx, userId: string, planId: string, actor: string, now: Date, rules: BillingRules): Promise<PlanChange> {
+export async function changePlanAsAdmin(unit: LedgerUnit, userId: string, planId: string, actor: string, now: Date, rules: BillingRules): Promise<PlanChange> {
+  const { trx } = unit;
   // Locked first, so the plan read is the one the change starts from (changePlan takes the same lock).
   const before = await trx
     .selectFrom('accounts')
@@ -16,7 +17,7 @@ export async function changePlanAsAdmin(trx: Trx, userId: string, planId: string
     .where('accounts.user_id', '=', userId)
     .forUpdate('accounts')
     .executeTakeFirst();
-  const change = await changePlan(trx, userId, planId, now, rules);
+  const change = await changePlan(unit, userId, planId, now, rules);
   await audit(trx, {
     actor,
     action: 'account.plan_change',

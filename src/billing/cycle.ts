@@ -24,21 +24,25 @@ export function nextPeriod(account: Account): Period {
  */
 export async function closePeriod(trx: Trx, book: AccountBook, ending: Plan, closesAt: Date): Promise<number> {
   const periodEnd = book.account.period_end;
-  if (closesAt.getTime() < periodEnd.getTime()) await book.bringExpiryForward(trx, PERIOD_BOUND, periodEnd, closesAt);
-  const kept = ending.rollover_max > 0 ? Math.min(ending.rollover_max, await unspentAt(trx, book, book.account.period_start, closesAt)) : 0;
+  if (closesAt.getTime() < periodEnd.getTime()) book.bringExpiryForward(PERIOD_BOUND, periodEnd, closesAt);
+  const kept = ending.rollover_max > 0 ? Math.min(ending.rollover_max, await unspentAt(trx, book, book.account.period_start, closesAt, periodEnd)) : 0;
   book.expireDue(closesAt, closesAt);
   return kept;
 }
 
-/** Plan and rollover tokens of the period [start, at) left at its end, whether or not they were already expired. */
-async function unspentAt(trx: Trx, book: AccountBook, start: Date, at: Date): Promise<number> {
+/**
+ * Plan and rollover tokens of the period [start, at) left at its end, whether or not they were already
+ * expired. Rows still expiring at `periodEnd` count too: a move of their expiry to `at` is written when
+ * the book is flushed, after this read.
+ */
+async function unspentAt(trx: Trx, book: AccountBook, start: Date, at: Date, periodEnd: Date): Promise<number> {
   const live = book
     .remainingOf(PERIOD_BOUND)
     .filter((g) => g.expiresAt?.getTime() === at.getTime())
     .reduce((sum, g) => sum + g.remaining, 0);
   const { rows } = await sql<{ tokens: number }>`
     select coalesce(sum(-e.amount), 0) as tokens from ledger_entries e join grants g on g.id = e.grant_id
-    where g.user_id = ${book.userId} and g.source in ('plan', 'rollover') and g.expires_at = ${at} and g.created_at >= ${start}
+    where g.user_id = ${book.userId} and g.source in ('plan', 'rollover') and g.expires_at = any(${[at, periodEnd]}::timestamptz[]) and g.created_at >= ${start}
       and e.kind = 'expiry'`.execute(trx);
   return live + (rows[0]?.tokens ?? 0);
 }

@@ -189,7 +189,7 @@ async function onProrationPaid(ctx: PaymentContext, p: InvoiceParty): Promise<Ev
     }
   }
   const upgrade = plan
-    ? await ctx.trx.selectFrom('grants').select(['id', 'tokens']).where('idempotency_key', '=', upgradeKey(userId, book.account.period_index, plan.id)).executeTakeFirst()
+    ? (await book.grantsByKey(ctx.trx, [upgradeKey(userId, book.account.period_index, plan.id)]))[0]
     : undefined;
   await linkGrant(ctx.trx, paymentId, upgrade ?? null);
   return applied('proration_paid', [`invoice ${invoice.id} pays a mid-period change${plan ? ` to ${plan.id}` : ''}; it buys no period`, ...notes].join('; '), userId);

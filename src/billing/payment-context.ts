@@ -1,5 +1,6 @@
 import type { Trx } from '../db/database.js';
-import { AccountBook } from '../ledger/account-book.js';
+import type { AccountBook } from '../ledger/account-book.js';
+import type { LedgerUnit } from '../ledger/run-ledger.js';
 import type { StripeEvent } from './stripe-objects.js';
 import { renewDue } from './renewal.js';
 import type { BillingRules } from './billing-rules.js';
@@ -40,20 +41,24 @@ export const waitKeys = {
   checkout: (id: string) => `checkout:${id}`,
 };
 
-/** One event being applied: its transaction, its times, the accounts it locked (flushed once at the end). */
+/** One event being applied: its unit of work (which flushes the accounts it locked), its times. */
 export class PaymentContext {
-  readonly books: AccountBook[] = [];
+  private readonly books: AccountBook[] = [];
+  readonly trx: Trx;
+  readonly now: Date;
   /** Keys of state this event created: events waiting on them are applied again after it commits. */
   readonly wakes = new Set<string>();
   /** Waiting events this event settles without applying them again (an unpaid session its async payment answered). */
   readonly settles = new Map<string, EventOutcome>();
 
   constructor(
-    readonly trx: Trx,
+    private readonly unit: LedgerUnit,
     readonly event: StripeEvent,
-    readonly now: Date,
     readonly rules: BillingRules,
-  ) {}
+  ) {
+    this.trx = unit.trx;
+    this.now = unit.now;
+  }
 
   /** When Stripe created the event (its billing time), never after the engine's now. */
   get eventAt(): Date {
@@ -66,7 +71,7 @@ export class PaymentContext {
   async account(userId: string): Promise<AccountBook | undefined> {
     const known = this.books.find((b) => b.userId === userId);
     if (known) return known;
-    const book = await AccountBook.lockOne(this.trx, userId);
+    const book = await this.unit.lockOne(userId);
     if (!book) return undefined;
     await renewDue(this.trx, book, this.now, this.rules);
     this.books.push(book);

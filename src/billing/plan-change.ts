@@ -1,7 +1,8 @@
 import type { Trx } from '../db/database.js';
 import type { Plan } from '../db/schema.js';
 import { getPlan } from '../catalog/plans.js';
-import { AccountBook } from '../ledger/account-book.js';
+import type { AccountBook } from '../ledger/account-book.js';
+import type { LedgerUnit } from '../ledger/run-ledger.js';
 import { EngineError } from '../errors.js';
 import { renewDue } from './renewal.js';
 import { loadSubscription, saveSubscription } from './subscriptions.js';
@@ -69,13 +70,12 @@ export function upgradeKey(userId: string, periodIndex: number, planId: string):
   return `upgrade:${userId}:${periodIndex}:${planId}`;
 }
 
-/** PUT /v1/accounts/{userId}/plan, in the caller's transaction. */
-export async function changePlan(trx: Trx, userId: string, planId: string, now: Date, rules: BillingRules): Promise<PlanChange> {
-  const book = await AccountBook.lockOne(trx, userId);
+/** PUT /v1/accounts/{userId}/plan, in the caller's unit of work. */
+export async function changePlan(unit: LedgerUnit, userId: string, planId: string, now: Date, rules: BillingRules): Promise<PlanChange> {
+  const { trx } = unit;
+  const book = await unit.lockOne(userId);
   if (!book) throw new EngineError('account_not_found', `no account for userId "${userId}"`, { userId });
   const target = await getPlan(trx, planId);
   await renewDue(trx, book, now, rules);
-  const result = await changeBookPlan(trx, book, target, now);
-  await AccountBook.flush(trx, [book], now);
-  return result;
+  return changeBookPlan(trx, book, target, now);
 }

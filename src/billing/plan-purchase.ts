@@ -67,7 +67,7 @@ export async function realignPeriod(trx: Trx, book: AccountBook, openedIndex: nu
   if (a.period_index !== openedIndex || a.period_start.getTime() === start.getTime()) return false;
   const end = addMonths(start, 1);
   if (end.getTime() <= now.getTime()) return false;
-  await book.bringExpiryForward(trx, ['plan', 'rollover'], a.period_end, end);
+  book.bringExpiryForward(['plan', 'rollover'], a.period_end, end);
   await trx.updateTable('accounts').set({ anchor_at: start }).where('user_id', '=', book.userId).execute();
   a.anchor_at = start;
   book.setPeriod({ period_start: start, period_end: end });

@@ -147,8 +147,7 @@ async function grantsPaidFor(ctx: PaymentContext, book: AccountBook, payment: Pa
   if (payment.kind !== 'plan') return payment.grant_id ? [payment.grant_id] : [];
   if (!coversNow(payment, book, periodEnd) || book.account.plan_id !== payment.plan_id) return [];
   const keys = [allocationKey(book.userId, book.account.period_index), `restore:${book.userId}:${book.account.period_index}`];
-  const rows = await ctx.trx.selectFrom('grants').select('id').where('idempotency_key', 'in', keys).orderBy('id').execute();
-  return rows.map((r) => r.id);
+  return (await book.grantsByKey(ctx.trx, keys)).map((r) => r.id);
 }
 
 /** Where tokens a failed refund gives back go: the pack's own kind and expiry, or the current period's plan grant. */

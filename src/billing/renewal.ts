@@ -1,6 +1,7 @@
 import type { Trx } from '../db/database.js';
 import type { Plan } from '../db/schema.js';
-import { AccountBook } from '../ledger/account-book.js';
+import type { AccountBook } from '../ledger/account-book.js';
+import type { LedgerUnit } from '../ledger/run-ledger.js';
 import { getPlan } from '../catalog/plans.js';
 import { DEFAULT_PLAN } from '../accounts/accounts.js';
 import { closePeriod, nextPeriod, openPeriod } from './cycle.js';
@@ -112,11 +113,9 @@ async function lapseIfGraceOver(trx: Trx, book: AccountBook, upTo: Date, known: 
   await lapseCurrentPeriod(trx, book, 'unpaid', sub.stripe_subscription_id, sub.grace_until);
 }
 
-/** The renewal job, in the caller's transaction: one account, however many periods it catches up. */
-export async function renewAccount(trx: Trx, userId: string, upTo: Date, rules: BillingRules): Promise<Renewal[]> {
-  const book = await AccountBook.lockOne(trx, userId);
+/** The renewal job, in the caller's unit of work: one account, however many periods it catches up. */
+export async function renewAccount(unit: LedgerUnit, userId: string, upTo: Date, rules: BillingRules): Promise<Renewal[]> {
+  const book = await unit.lockOne(userId);
   if (!book) return [];
-  const renewals = await renewDue(trx, book, upTo, rules);
-  await AccountBook.flush(trx, [book], upTo);
-  return renewals;
+  return renewDue(unit.trx, book, upTo, rules);
 }

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
-import type { Db, Trx } from '../db/database.js';
+import type { Db } from '../db/database.js';
 import type { StripeEventStatus } from '../db/schema.js';
-import { AccountBook } from '../ledger/account-book.js';
+import type { LedgerUnit } from '../ledger/run-ledger.js';
 import type { PaymentJob } from '../queues.js';
 import { stripeEventSchema, type StripeEvent } from './stripe-objects.js';
 import { PaymentContext, ignored, type EventOutcome } from './payment-context.js';
@@ -67,6 +67,16 @@ export async function receiveStripeEvent(db: Db, queue: Queue, event: StripeEven
   return { duplicate: !inserted, status: row.status };
 }
 
+/** An event the engine could not apply for a reason of its own (a broken ledger invariant): kept `failed` for an admin. */
+export async function failStripeEvent(db: Db, eventId: string, code: string, message: string, now: Date): Promise<void> {
+  await db
+    .updateTable('stripe_events')
+    .set({ status: 'failed', outcome_code: code, outcome_message: message, processed_at: now })
+    .where('id', '=', eventId)
+    .where('status', '=', 'received')
+    .execute();
+}
+
 export interface AppliedEvent {
   outcome: EventOutcome;
   /** Events to queue after the commit: those this one woke, and itself when it must run again. */
@@ -79,14 +89,14 @@ export interface AppliedEvent {
  * same transaction (the worker queues them after the commit); waiting events it answers are settled.
  * Returns null when the event is not `received` (already applied, or waiting).
  */
-export async function applyStripeEvent(trx: Trx, eventId: string, now: Date, rules: BillingRules): Promise<AppliedEvent | null> {
+export async function applyStripeEvent(unit: LedgerUnit, eventId: string, rules: BillingRules): Promise<AppliedEvent | null> {
+  const { trx, now } = unit;
   const row = await trx.selectFrom('stripe_events').select(['status', 'payload', 'round', 'type']).where('id', '=', eventId).forUpdate().executeTakeFirst();
   if (!row || row.status !== 'received') return null;
   const event = stripeEventSchema.parse(row.payload);
-  const ctx = new PaymentContext(trx, event, now, rules);
+  const ctx = new PaymentContext(unit, event, rules);
   const handler = stripeHandlers.get(event.type);
   const outcome = handler ? await handler(ctx) : ignored('unhandled_type', `${event.type} events are recorded and not used`);
-  await AccountBook.flush(trx, ctx.books, now);
   const requeue: QueuedEvent[] = [];
   const status = outcome.status;
   if (status === 'retry') {

@@ -24,7 +24,7 @@ export async function lapseCurrentPeriod(
   if (plan.price_cents === 0) return null;
   const { period_start: start, period_end: end, period_index: index } = book.account;
   book.expireDue(at);
-  const paidGrants = await periodPlanGrants(trx, book.userId, start, end);
+  const paidGrants = await periodPlanGrants(trx, book, start, end);
   let takenBack = 0;
   for (const g of paidGrants) {
     const live = book.remainingOf(['plan']).find((x) => x.id === g.id);
@@ -72,7 +72,7 @@ export async function lapseCurrentPeriod(
 
 /** Records that a renewal opened a period on the free plan because its paid plan was not paid, so a late payment can restore it. */
 export async function recordUnpaidRenewal(trx: Trx, book: AccountBook, paidPlan: Plan, subscriptionId: string, at: Date): Promise<void> {
-  const grant = await trx.selectFrom('grants').select('id').where('idempotency_key', '=', allocationKey(book.userId, book.account.period_index)).executeTakeFirst();
+  const [grant] = await book.grantsByKey(trx, [allocationKey(book.userId, book.account.period_index)]);
   await trx
     .insertInto('lapsed_periods')
     .values({
@@ -135,10 +135,14 @@ export async function restorePaidPeriod(trx: Trx, book: AccountBook, plan: Plan,
 }
 
 /** The plan-source grants of the period [start, end): its allocation, an upgrade's prorated grant, a restore. */
-async function periodPlanGrants(trx: Trx, userId: string, start: Date, end: Date): Promise<Array<{ id: number; tokens: number }>> {
+async function periodPlanGrants(trx: Trx, book: AccountBook, start: Date, end: Date): Promise<Array<{ id: number; tokens: number }>> {
   const { rows } = await sql<{ id: number; tokens: number }>`
     select id, tokens from grants
-    where user_id = ${userId} and source = 'plan' and expires_at = ${end} and created_at >= ${start}
+    where user_id = ${book.userId} and source = 'plan' and expires_at = ${end} and created_at >= ${start}
     order by id`.execute(trx);
-  return rows;
+  // Grants made in this transaction are rows only once the book is flushed.
+  const made = book
+    .unflushedGrants()
+    .filter((g) => g.source === 'plan' && g.expiresAt?.getTime() === end.getTime() && g.createdAt.getTime() >= start.getTime());
+  return [...rows, ...made.map((g) => ({ id: g.id, tokens: g.tokens }))];
 }

@@ -96,7 +96,7 @@ export const commands: Record<string, Command> = {
     if (amount < 1) throw new EngineError('validation_failed', 'tokens must be >= 1');
     await withEngine(config, log, async (engine) => {
       const expires = typeof options['expires-at'] === 'string' ? new Date(options['expires-at']) : undefined;
-      const result = await grantManually(engine.db, { userId, tokens: amount, reason: options.reason as string, expiresAt: expires }, ACTOR, await engine.clock.now(), engine.accountGate);
+      const result = await grantManually(engine.ledger, { userId, tokens: amount, reason: options.reason as string, expiresAt: expires }, ACTOR, await engine.clock.now(), engine.accountGate);
       if (options.json) return print(result);
       console.log(`granted ${amount} tokens to ${userId}: balance ${result.balance}`);
     });

@@ -41,6 +41,7 @@ const statusOf: Record<ErrorCode, number> = {
   account_busy: 503,
   webhook_not_configured: 503,
   console_not_built: 503,
+  ledger_invariant_violated: 500,
   internal_error: 500,
 };
 
@@ -129,6 +130,11 @@ export function frameworkErrors(error: FastifyError, _request: FastifyRequest, r
 export function installErrorHandling(app: FastifyInstance, state?: DependencyState): void {
   app.setErrorHandler((error: FastifyError | EngineError, request, reply) => {
     const known = error instanceof EngineError ? error : (asBusyError(error) ?? asDependencyError(error, state));
+    // A broken ledger invariant is the engine's bug: logged loudly, answered like any other, its SQL kept in.
+    if (known?.code === 'ledger_invariant_violated') {
+      request.log.error({ err: error }, known.message);
+      return reply.status(500).send(errorBody('internal_error', 'internal error; it has been logged'));
+    }
     if (known) {
       if (statusOf[known.code] >= 500) request.log.warn({ err: error }, known.message);
       return send(reply, known);

@@ -24,8 +24,8 @@ export const scheduledJobs: Record<string, ScheduledJobDefinition> = {
     cron: '* * * * *',
     description: 'release expired holds and remove expired grant tokens',
     run: async (engine, asOf) => ({
-      holdsExpired: await expireHolds(engine.db, asOf),
-      tokensExpired: await expireGrants(engine.db, asOf),
+      holdsExpired: await expireHolds(engine.ledger, asOf),
+      tokensExpired: await expireGrants(engine.ledger, asOf),
     }),
   },
   renewals: {
@@ -46,7 +46,7 @@ export const scheduledJobs: Record<string, ScheduledJobDefinition> = {
   campaigns: {
     cron: '*/5 * * * *',
     description: 'grant each running campaign bonus to the eligible accounts that have not had it',
-    run: async (engine, asOf) => ({ granted: await runCampaigns(engine.db, asOf) }),
+    run: async (engine, asOf) => ({ granted: await runCampaigns(engine.ledger, asOf) }),
   },
   rollups: {
     cron: '*/5 * * * *',

@@ -1,11 +1,8 @@
 import { sql } from 'kysely';
 import type { Trx } from '../db/database.js';
 import type { Account, GrantSource, LedgerKind, NewLedgerEntry } from '../db/schema.js';
-import { recordWarnings } from '../notify/record-warnings.js';
 import { EngineError } from '../errors.js';
-
-// PostgreSQL takes at most 65535 parameters per statement; an entry uses 16.
-const ENTRY_CHUNK = 2000;
+import { LedgerInvariantViolated } from './ledger-invariant.js';
 
 /**
  * What one account may hold (balance plus held tokens) and be allocated in a period. Far above any
@@ -26,6 +23,36 @@ interface LiveGrant {
   remaining: number;
   expiresAt: Date | null;
   dirty: boolean;
+}
+
+/** A grant made in this unit of work: its row is written by the flush, with the entries that spend it. */
+export interface NewGrantRow {
+  id: number;
+  userId: string;
+  source: GrantSource;
+  sourceRef: string | null;
+  tokens: number;
+  expiresAt: Date | null;
+  idempotencyKey: string;
+  createdAt: Date;
+}
+
+/** Grants of some sources whose expiry moves from one instant to another (a period that ends early). */
+export interface ExpiryMove {
+  userId: string;
+  sources: GrantSource[];
+  from: Date;
+  to: Date;
+}
+
+/** What a book changed since it was loaded or last flushed: everything the flush writes for it. */
+export interface BookChanges {
+  account: Account;
+  expiryMoves: ExpiryMove[];
+  newGrants: Array<NewGrantRow & { remaining: number }>;
+  grantRemainders: Array<{ id: number; remaining: number }>;
+  entries: NewLedgerEntry[];
+  planMove: { from: string; to: string } | null;
 }
 
 export interface EntryFields {
@@ -54,24 +81,30 @@ export interface NewGrant {
 }
 
 /**
- * One account's tokens, loaded under a row lock for the length of a transaction: the only code that changes
- * a balance. Every change is appended as a ledger entry carrying the balance after it; `flush` writes the
- * account, the touched grants and the entries in one statement each for all books of a transaction.
+ * One account's tokens, loaded under a row lock by a unit of work (src/ledger/run-ledger.ts): the only code
+ * that changes a balance. It changes nothing in the database itself: every change stays in memory, as the
+ * account's new state, its touched and new grants and one ledger entry per change carrying the balance
+ * after it, until the unit of work flushes all its books at once (src/ledger/flush-books.ts). So a change
+ * without its entry can never be committed, and a unit that throws leaves nothing behind.
  *
  * Invariants kept here and checked by the database: balance = sum of grant remainders >= 0,
  * held = sum of open holds >= 0, and balance = sum of ledger amounts.
  */
 export class AccountBook {
-  readonly entries: NewLedgerEntry[] = [];
+  private entries: NewLedgerEntry[] = [];
+  private newGrants: NewGrantRow[] = [];
+  private expiryMoves: ExpiryMove[] = [];
   private dirty = false;
   /** The plan when the book was loaded (or last flushed), so a change of plan is recorded as a move. */
   private flushedPlanId: string;
 
-  private constructor(
+  /** For lock-books.ts: a book is only ever made from rows read under the account's lock. */
+  constructor(
     readonly account: Account,
     private readonly grants: LiveGrant[],
   ) {
     this.flushedPlanId = account.plan_id;
+    this.sortGrants();
   }
 
   get userId(): string {
@@ -82,43 +115,6 @@ export class AccountBook {
   }
   get held(): number {
     return this.account.held;
-  }
-
-  /** Locks the accounts (in key order, so concurrent transactions never deadlock) and loads their live grants. */
-  static async lock(trx: Trx, userIds: Iterable<string>): Promise<Map<string, AccountBook>> {
-    const ids = [...new Set(userIds)].sort();
-    const books = new Map<string, AccountBook>();
-    if (ids.length === 0) return books;
-    const accounts = await trx
-      .selectFrom('accounts')
-      .selectAll()
-      .where('user_id', 'in', ids)
-      .orderBy('user_id')
-      .forUpdate()
-      .execute();
-    if (accounts.length === 0) return books;
-    const grants = await trx
-      .selectFrom('grants')
-      .select(['id', 'user_id', 'source', 'remaining', 'expires_at'])
-      .where('user_id', 'in', accounts.map((a) => a.user_id))
-      .where('remaining', '>', 0)
-      .execute();
-    const byUser = new Map<string, LiveGrant[]>();
-    for (const g of grants) {
-      const list = byUser.get(g.user_id) ?? [];
-      list.push({ id: g.id, source: g.source, remaining: g.remaining, expiresAt: g.expires_at, dirty: false });
-      byUser.set(g.user_id, list);
-    }
-    for (const account of accounts) {
-      const book = new AccountBook(account, byUser.get(account.user_id) ?? []);
-      book.sortGrants();
-      books.set(account.user_id, book);
-    }
-    return books;
-  }
-
-  static async lockOne(trx: Trx, userId: string): Promise<AccountBook | undefined> {
-    return (await AccountBook.lock(trx, [userId])).get(userId);
   }
 
   /** Spending order: soonest-expiring first, never-expiring last, oldest first among equals. */
@@ -180,19 +176,18 @@ export class AccountBook {
 
   /**
    * Moves the expiry of the grants of `sources` that expire at `from` forward to `to`, for a period that
-   * ends early (a plan purchase starts a new one). Held tokens released later expire at `to` too.
+   * ends early (a plan purchase starts a new one). Spent grants move too, so that held tokens released
+   * later expire at `to` as well: the flush moves every such row of the account, not only those loaded.
    */
-  async bringExpiryForward(trx: Trx, sources: GrantSource[], from: Date, to: Date): Promise<void> {
-    await trx
-      .updateTable('grants')
-      .set({ expires_at: to })
-      .where('user_id', '=', this.userId)
-      .where('source', 'in', sources)
-      .where('expires_at', '=', from)
-      .execute();
+  bringExpiryForward(sources: GrantSource[], from: Date, to: Date): void {
     for (const g of this.grants) {
       if (sources.includes(g.source) && g.expiresAt?.getTime() === from.getTime()) g.expiresAt = to;
     }
+    for (const g of this.newGrants) {
+      if (sources.includes(g.source) && g.expiresAt?.getTime() === from.getTime()) g.expiresAt = to;
+    }
+    this.expiryMoves.push({ userId: this.userId, sources, from, to });
+    this.dirty = true;
     this.sortGrants();
   }
 
@@ -209,33 +204,49 @@ export class AccountBook {
         limit: MAX_ACCOUNT_TOKENS,
       });
     }
-    const inserted = await trx
-      .insertInto('grants')
-      .values({
-        user_id: this.userId,
-        source: g.source,
-        source_ref: g.sourceRef ?? null,
-        tokens: g.tokens,
-        remaining: g.tokens,
-        expires_at: g.expiresAt,
-        idempotency_key: g.idempotencyKey,
-        created_at: g.occurredAt,
-      })
-      .onConflict((oc) => oc.column('idempotency_key').doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    if (!inserted) return null;
-    this.grants.push({ id: inserted.id, source: g.source, remaining: g.tokens, expiresAt: g.expiresAt, dirty: false });
+    const id = await this.newGrantId(trx, g.idempotencyKey);
+    if (id === null) return null;
+    const sourceRef = g.sourceRef ?? null;
+    this.newGrants.push({ id, userId: this.userId, source: g.source, sourceRef, tokens: g.tokens, expiresAt: g.expiresAt, idempotencyKey: g.idempotencyKey, createdAt: g.occurredAt });
+    this.grants.push({ id, source: g.source, remaining: g.tokens, expiresAt: g.expiresAt, dirty: false });
     this.sortGrants();
     this.account.balance += g.tokens;
     if (g.countsAsAllocated !== false) this.account.period_allocated += g.tokens;
     this.record('grant', g.tokens, 0, {
       occurredAt: g.occurredAt,
-      grantId: inserted.id,
-      source: g.sourceRef ? `${g.source}:${g.sourceRef}` : g.source,
+      grantId: id,
+      source: sourceRef ? `${g.source}:${sourceRef}` : g.source,
       metadata: g.metadata,
     });
-    return inserted.id;
+    return id;
+  }
+
+  /**
+   * The id a new grant will be written under, or null when its key was already granted. Reading before the
+   * flush writes is safe here: every grant of an account is made under its row lock, so no other
+   * transaction can take the key meanwhile (the unique key on grants still refuses a duplicate).
+   */
+  private async newGrantId(trx: Trx, key: string): Promise<number | null> {
+    if (this.newGrants.some((n) => n.idempotencyKey === key)) return null;
+    const { rows } = await sql<{ id: string }>`
+      select nextval(pg_get_serial_sequence('grants', 'id')) as id
+      where not exists (select 1 from grants where idempotency_key = ${key})`.execute(trx);
+    return rows[0] ? Number(rows[0].id) : null;
+  }
+
+  /**
+   * The grants under these keys, the ones this book made and has not flushed included: billing reads a
+   * period's allocation back by its key in the same transaction that granted it.
+   */
+  async grantsByKey(trx: Trx, keys: string[]): Promise<Array<{ id: number; tokens: number }>> {
+    const made = this.newGrants.filter((n) => keys.includes(n.idempotencyKey)).map((n) => ({ id: n.id, tokens: n.tokens }));
+    const stored = await trx.selectFrom('grants').select(['id', 'tokens']).where('idempotency_key', 'in', keys).execute();
+    return [...stored, ...made].sort((a, b) => a.id - b.id);
+  }
+
+  /** Grants this book made and has not flushed yet, for a query that must see them (they are not rows yet). */
+  unflushedGrants(): readonly NewGrantRow[] {
+    return this.newGrants;
   }
 
   /** Takes `tokens` from the balance, soonest-expiring grants first; undefined if the balance is short. */
@@ -252,7 +263,7 @@ export class AccountBook {
       left -= n;
       allocations.push({ grantId: g.id, tokens: n });
     }
-    if (left > 0) throw new Error(`ledger inconsistency: ${this.userId} balance exceeds its grants`);
+    if (left > 0) throw new LedgerInvariantViolated(`account "${this.userId}" has a balance of ${this.account.balance} but its live grants hold ${tokens - left}`, { userId: this.userId });
     this.account.balance -= tokens;
     return allocations;
   }
@@ -322,45 +333,29 @@ export class AccountBook {
     this.dirty = true;
   }
 
-  /** Writes every touched account, grant and entry of these books: one statement each. */
-  static async flush(trx: Trx, books: Iterable<AccountBook>, now: Date): Promise<void> {
-    const touched = [...books].filter((b) => b.dirty);
-    if (touched.length === 0) return;
-    const grantRows = touched.flatMap((b) => b.grants.filter((g) => g.dirty).map((g) => sql`(${g.id}::bigint, ${g.remaining}::int)`));
-    if (grantRows.length > 0) {
-      await sql`update grants set remaining = v.remaining from (values ${sql.join(grantRows)}) as v(id, remaining)
-                where grants.id = v.id`.execute(trx);
-    }
-    const accountRows = touched.map(
-      (b) =>
-        sql`(${b.userId}::text, ${b.account.balance}::int, ${b.account.held}::int, ${b.account.period_used}::int,
-             ${b.account.period_allocated}::int, ${b.account.plan_id}::text, ${b.account.period_index}::int,
-             ${b.account.period_start}::timestamptz, ${b.account.period_end}::timestamptz)`,
-    );
-    await sql`update accounts set balance = v.balance, held = v.held, period_used = v.period_used,
-                period_allocated = v.period_allocated, plan_id = v.plan_id, period_index = v.period_index,
-                period_start = v.period_start, period_end = v.period_end, updated_at = ${now}
-              from (values ${sql.join(accountRows)})
-                as v(user_id, balance, held, period_used, period_allocated, plan_id, period_index, period_start, period_end)
-              where accounts.user_id = v.user_id`.execute(trx);
-    const entries = touched.flatMap((b) => b.entries);
-    for (let i = 0; i < entries.length; i += ENTRY_CHUNK) {
-      await trx.insertInto('ledger_entries').values(entries.slice(i, i + ENTRY_CHUNK)).execute();
-    }
-    const moves = touched.filter((b) => b.account.plan_id !== b.flushedPlanId);
-    if (moves.length > 0) {
-      await trx
-        .insertInto('plan_moves')
-        .values(moves.map((b) => ({ user_id: b.userId, from_plan: b.flushedPlanId, to_plan: b.account.plan_id, moved_at: now })))
-        .execute();
-      for (const b of moves) b.flushedPlanId = b.account.plan_id;
-    }
-    // Threshold warnings go in the outbox in this same transaction, whatever operation moved the balance.
-    await recordWarnings(trx, touched.map((b) => b.account), now);
-    for (const b of touched) {
-      b.entries.length = 0;
-      b.dirty = false;
-      for (const g of b.grants) g.dirty = false;
-    }
+  /** Whether the book changed since it was loaded or last drained. */
+  get changed(): boolean {
+    return this.dirty;
+  }
+
+  /** For the flush: hands over every change made since the last one, and starts the book afresh. */
+  drain(): BookChanges {
+    const made = new Set(this.newGrants.map((n) => n.id));
+    const remaining = new Map(this.grants.map((g) => [g.id, g.remaining]));
+    const changes: BookChanges = {
+      account: this.account,
+      expiryMoves: this.expiryMoves,
+      newGrants: this.newGrants.map((n) => ({ ...n, remaining: remaining.get(n.id) ?? 0 })),
+      grantRemainders: this.grants.filter((g) => g.dirty && !made.has(g.id)).map((g) => ({ id: g.id, remaining: g.remaining })),
+      entries: this.entries,
+      planMove: this.account.plan_id !== this.flushedPlanId ? { from: this.flushedPlanId, to: this.account.plan_id } : null,
+    };
+    this.entries = [];
+    this.newGrants = [];
+    this.expiryMoves = [];
+    this.flushedPlanId = this.account.plan_id;
+    this.dirty = false;
+    for (const g of this.grants) g.dirty = false;
+    return changes;
   }
 }

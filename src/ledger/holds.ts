@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Db, Executor, Trx } from '../db/database.js';
+import type { Executor, Trx } from '../db/database.js';
 import type { Hold } from '../db/schema.js';
 import { EngineError } from '../errors.js';
 import { audit } from '../admin/audit.js';
-import { AccountBook, type Allocation } from './account-book.js';
+import type { AccountBook, Allocation } from './account-book.js';
+import { runLedger, type Ledger } from './run-ledger.js';
 import type { AccountGate } from './account-gate.js';
 
 export interface HoldRequest {
@@ -96,21 +97,20 @@ export interface AdminRelease {
  * Releases a hold on request. Releasing twice is answered as released; a used or expired hold is closed
  * (one past its time is expired from that instant: its expiry is written, then refused as closed).
  */
-export async function releaseHold(db: Db, holdId: string, now: Date, gate: AccountGate, admin?: AdminRelease): Promise<{ status: 'released' }> {
+export async function releaseHold(ledger: Ledger, holdId: string, now: Date, gate: AccountGate, admin?: AdminRelease): Promise<{ status: 'released' }> {
   if (!uuidPattern.test(holdId)) throw new EngineError('reservation_not_found', `no reservation "${holdId}"`);
   // A hold never changes account: whose it is can be read before waiting for that account.
-  const found = await db.selectFrom('holds').select('user_id').where('id', '=', holdId).executeTakeFirst();
+  const found = await ledger.db.selectFrom('holds').select('user_id').where('id', '=', holdId).executeTakeFirst();
   if (!found || (admin && found.user_id !== admin.userId)) {
     throw new EngineError('reservation_not_found', admin ? `account "${admin.userId}" has no reservation "${holdId}"` : `no reservation "${holdId}"`);
   }
-  const status = await gate.run(found.user_id, () => db.transaction().execute(async (trx) => {
-    const book = (await AccountBook.lockOne(trx, found.user_id))!;
+  const status = await gate.run(found.user_id, () => runLedger(ledger, now, [found.user_id], async (books, { trx }) => {
+    const book = books.get(found.user_id)!;
     // Re-read under the account lock: every change to a hold happens under its account's lock.
     const hold = await trx.selectFrom('holds').selectAll().where('id', '=', holdId).executeTakeFirstOrThrow();
     if (hold.status !== 'open') return hold.status;
     const closing = hold.expires_at.getTime() <= now.getTime() ? 'expired' : 'released';
     await releaseLocked(trx, book, hold, closing, now);
-    await AccountBook.flush(trx, [book], now);
     if (admin && closing === 'released') {
       await audit(trx, {
         actor: admin.actor,
@@ -149,10 +149,10 @@ export async function listOpenHolds(db: Executor, userId: string, now: Date): Pr
 }
 
 /** The sweep: every open hold whose time has passed gives its tokens back. Returns how many expired. */
-export async function expireHolds(db: Db, now: Date, batchSize = 500): Promise<number> {
+export async function expireHolds(ledger: Ledger, now: Date, batchSize = 500): Promise<number> {
   let total = 0;
   for (;;) {
-    const due = await db
+    const due = await ledger.db
       .selectFrom('holds')
       .select(['id', 'user_id'])
       .where('status', '=', 'open')
@@ -161,8 +161,7 @@ export async function expireHolds(db: Db, now: Date, batchSize = 500): Promise<n
       .limit(batchSize)
       .execute();
     if (due.length === 0) return total;
-    total += await db.transaction().execute(async (trx) => {
-      const books = await AccountBook.lock(trx, due.map((h) => h.user_id));
+    total += await runLedger(ledger, now, due.map((h) => h.user_id), async (books, { trx }) => {
       const holds = await trx
         .selectFrom('holds')
         .selectAll()
@@ -170,7 +169,6 @@ export async function expireHolds(db: Db, now: Date, batchSize = 500): Promise<n
         .where('status', '=', 'open')
         .execute();
       for (const hold of holds) await releaseLocked(trx, books.get(hold.user_id)!, hold, 'expired', now);
-      await AccountBook.flush(trx, books.values(), now);
       return holds.length;
     });
     if (due.length < batchSize) return total;
@@ -178,10 +176,10 @@ export async function expireHolds(db: Db, now: Date, batchSize = 500): Promise<n
 }
 
 /** The sweep for grants: every account holding tokens past their expiry loses them, with an entry. */
-export async function expireGrants(db: Db, now: Date, batchSize = 500): Promise<number> {
+export async function expireGrants(ledger: Ledger, now: Date, batchSize = 500): Promise<number> {
   let total = 0;
   for (;;) {
-    const due = await db
+    const due = await ledger.db
       .selectFrom('grants')
       .select('user_id')
       .distinct()
@@ -190,11 +188,9 @@ export async function expireGrants(db: Db, now: Date, batchSize = 500): Promise<
       .limit(batchSize)
       .execute();
     if (due.length === 0) return total;
-    total += await db.transaction().execute(async (trx) => {
-      const books = await AccountBook.lock(trx, due.map((d) => d.user_id));
+    total += await runLedger(ledger, now, due.map((d) => d.user_id), async (books) => {
       let expired = 0;
       for (const book of books.values()) expired += book.expireDue(now);
-      await AccountBook.flush(trx, books.values(), now);
       return expired;
     });
     if (due.length < batchSize) return total;

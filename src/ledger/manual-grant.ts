@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../db/database.js';
 import { EngineError } from '../errors.js';
 import { audit } from '../admin/audit.js';
-import { AccountBook } from './account-book.js';
+import { runLedger, type Ledger } from './run-ledger.js';
 import type { AccountGate } from './account-gate.js';
 import { releaseDueHolds } from './hold-expiry.js';
 
@@ -16,12 +15,12 @@ export interface ManualGrant {
 }
 
 /** An admin's grant (bonus or adjustment): a ledger entry and an audit record in one transaction. */
-export async function grantManually(db: Db, g: ManualGrant, actor: string, now: Date, gate: AccountGate) {
+export async function grantManually(ledger: Ledger, g: ManualGrant, actor: string, now: Date, gate: AccountGate) {
   if (g.expiresAt && g.expiresAt.getTime() <= now.getTime()) {
     throw new EngineError('validation_failed', 'expiresAt must be in the future', { expiresAt: g.expiresAt.toISOString() });
   }
-  return gate.run(g.userId, () => db.transaction().execute(async (trx) => {
-    const book = await AccountBook.lockOne(trx, g.userId);
+  return gate.run(g.userId, () => runLedger(ledger, now, [g.userId], async (books, { trx }) => {
+    const book = books.get(g.userId);
     if (!book) throw new EngineError('account_not_found', `no account for userId "${g.userId}"`, { userId: g.userId });
     // Tokens past their expiry are not spendable, and those of holds past theirs are: the balance answered
     // must say so (the sweep may not have run).
@@ -37,7 +36,6 @@ export async function grantManually(db: Db, g: ManualGrant, actor: string, now: 
       occurredAt: now,
       metadata: { reason: g.reason },
     });
-    await AccountBook.flush(trx, [book], now);
     if (grantId !== null) {
       await audit(trx, {
         actor,

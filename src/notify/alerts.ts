@@ -4,7 +4,7 @@ import type { Executor, Trx } from '../db/database.js';
 import { liftTimeoutsForTransaction } from '../db/session-timeouts.js';
 import type { AlertRule } from '../db/schema.js';
 import { transactWithNotifications } from './delivery-jobs.js';
-import { messageId, recordNotifications, type NewNotification } from './outbox.js';
+import { messageId, type NewNotification } from './outbox.js';
 import { findUnusualUsage, type Finding } from './unusual-usage.js';
 
 export function alertKey(f: Pick<Finding, 'userId' | 'rule' | 'windowEnd'>): string {
@@ -67,13 +67,12 @@ async function withoutRepeats(trx: Trx, findings: Finding[]): Promise<Finding[]>
  * runs cannot both raise the same alert; a rerun finds its alerts already raised and raises nothing.
  */
 export async function raiseAlerts(engine: Engine, asOf: Date): Promise<{ raised: number; byRule: Partial<Record<AlertRule, number>> }> {
-  const raised = await transactWithNotifications(engine, async (trx) => {
+  const raised = await transactWithNotifications(engine, async (trx, outbox) => {
     await liftTimeoutsForTransaction(trx);
     await sql`select pg_advisory_xact_lock(hashtext('tokens:alerts'))`.execute(trx);
     const fresh = await withoutRepeats(trx, await findUnusualUsage(trx, engine.config.notify.alertRules, asOf));
     if (fresh.length === 0) return [];
-    await recordNotifications(
-      trx,
+    await outbox.record(
       fresh.map((f) => alertNotification(alertKey(f), f, asOf)),
     );
     await trx

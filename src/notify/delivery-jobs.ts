@@ -3,7 +3,8 @@ import type { Engine } from '../engine.js';
 import type { Trx } from '../db/database.js';
 import type { NotificationJob } from '../queues.js';
 import type { NotifyConfig } from './notify-config.js';
-import { deliveriesRecordedIn, type RecordedDelivery } from './outbox.js';
+import type { Logger } from '../log.js';
+import { Outbox, type RecordedDelivery } from './outbox.js';
 
 /** One job per delivery and round: adding it again (after-commit enqueue, sweep) is a no-op. */
 export function deliveryJobId(d: RecordedDelivery): string {
@@ -28,22 +29,28 @@ export async function enqueueDeliveries(queue: Queue, notify: NotifyConfig, deli
 }
 
 /**
- * Runs `work` in a transaction, then queues the deliveries it recorded. If the process dies between the
- * commit and the enqueue, or Redis refuses it, the rows wait in the outbox for the `notifications` sweep.
- * `committed` is told the result as soon as the transaction has committed (before the enqueue).
+ * Queues deliveries a committed transaction recorded. If the process dies before this, or Redis refuses
+ * it, the rows wait in the outbox for the `notifications` sweep.
  */
-export async function transactWithNotifications<T>(engine: Engine, work: (trx: Trx) => Promise<T>, committed?: (result: T) => void): Promise<T> {
-  let recorded: RecordedDelivery[] = [];
-  const result = await engine.db.transaction().execute(async (trx) => {
-    const value = await work(trx);
-    recorded = deliveriesRecordedIn(trx);
-    return value;
-  });
-  committed?.(result);
+export async function queueCommittedDeliveries(queue: Queue, notify: NotifyConfig, log: Logger, recorded: RecordedDelivery[]): Promise<void> {
   try {
-    await enqueueDeliveries(engine.queues.notification, engine.config.notify, recorded);
+    await enqueueDeliveries(queue, notify, recorded);
   } catch (error) {
-    engine.log.warn({ err: error, deliveries: recorded.map((d) => d.id) }, 'notifications not queued; the sweep will send them');
+    log.warn({ err: error, deliveries: recorded.map((d) => d.id) }, 'notifications not queued; the sweep will send them');
   }
+}
+
+/**
+ * Runs `work` in a transaction that records notifications (alerts: no ledger change) into `outbox`, then
+ * queues what it recorded. A ledger change records its warnings through its unit of work instead
+ * (src/notify/warning-observer.ts).
+ */
+export async function transactWithNotifications<T>(engine: Engine, work: (trx: Trx, outbox: Outbox) => Promise<T>): Promise<T> {
+  let outbox: Outbox | undefined;
+  const result = await engine.db.transaction().execute(async (trx) => {
+    outbox = new Outbox(trx);
+    return work(trx, outbox);
+  });
+  await queueCommittedDeliveries(engine.queues.notification, engine.config.notify, engine.log, outbox?.recorded ?? []);
   return result;
 }

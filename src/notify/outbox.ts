@@ -22,18 +22,9 @@ export function messageId(key: string): string {
   return `msg_${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
 }
 
-// Deliveries recorded in a transaction that has not committed yet. Whoever owns the transaction enqueues
-// them after the commit (a job enqueued before it could run against rows not yet visible); keyed by the
-// transaction object, so nothing outlives it and nothing needs resetting.
-const recordedIn = new WeakMap<Trx, RecordedDelivery[]>();
-
-/** The deliveries `recordNotifications` wrote in this transaction. */
-export function deliveriesRecordedIn(trx: Trx): RecordedDelivery[] {
-  return recordedIn.get(trx) ?? [];
-}
-
 /**
- * Writes notifications and one delivery per channel in the caller's transaction. A key already recorded
+ * Writes notifications and one delivery per channel in the caller's transaction, and returns the deliveries
+ * for the caller to queue once it has committed. A key already recorded
  * is skipped (`on conflict do nothing`), so a replayed transaction cannot notify twice. Deliveries are
  * numbered in the order given, which is the order they are sent in for one account.
  */
@@ -61,7 +52,21 @@ export async function recordNotifications(trx: Trx, items: NewNotification[]): P
     .flatMap((n) => n.channels.map((channel) => ({ notification_id: n.id, channel, updated_at: n.occurredAt })));
   if (deliveries.length === 0) return [];
   const rows = await trx.insertInto('notification_deliveries').values(deliveries).returning(['id', 'round']).execute();
-  const recorded = rows.map((r) => ({ id: r.id, round: r.round }));
-  recordedIn.set(trx, [...deliveriesRecordedIn(trx), ...recorded]);
-  return recorded;
+  return rows.map((r) => ({ id: r.id, round: r.round }));
+}
+
+/**
+ * The deliveries one transaction recorded, kept for whoever owns the transaction to queue after the
+ * commit (a job queued before it could run against rows not yet visible).
+ */
+export class Outbox {
+  readonly recorded: RecordedDelivery[] = [];
+
+  constructor(private readonly trx: Trx) {}
+
+  async record(items: NewNotification[]): Promise<RecordedDelivery[]> {
+    const recorded = await recordNotifications(this.trx, items);
+    this.recorded.push(...recorded);
+    return recorded;
+  }
 }

@@ -4,7 +4,7 @@ import type { Executor, Trx } from '../db/database.js';
 import { liftTimeoutsForTransaction } from '../db/session-timeouts.js';
 import { findViolations, reconcileChecks, subjectOf, type ReconcileCheck, type Violation } from '../ledger/reconcile.js';
 import { transactWithNotifications } from './delivery-jobs.js';
-import { messageId, recordNotifications } from './outbox.js';
+import { messageId, type Outbox } from './outbox.js';
 import { alertNotification } from './alerts.js';
 
 export const reconcileRules = reconcileChecks.map((c) => `reconcile:${c}` as const);
@@ -44,7 +44,7 @@ function episodeKey(check: string, subject: string): string {
  * the admin webhook (in the same transaction: the outbox), one still open is brought up to date, and an
  * open one no longer found is resolved. So a rerun raises nothing new while a violation persists.
  */
-async function recordFindings(trx: Trx, violations: Violation[], at: Date): Promise<{ raised: number; resolved: number }> {
+async function recordFindings(trx: Trx, outbox: Outbox, violations: Violation[], at: Date): Promise<{ raised: number; resolved: number }> {
   const open = await trx.selectFrom('reconcile_violations').select(['id', 'check_name', 'subject']).where('resolved_at', 'is', null).execute();
   const openByKey = new Map(open.map((o) => [episodeKey(o.check_name, o.subject), o.id]));
   const found = new Set(violations.map((v) => episodeKey(v.check, subjectOf(v))));
@@ -54,8 +54,7 @@ async function recordFindings(trx: Trx, violations: Violation[], at: Date): Prom
 
   const keyOf = (v: Violation) => `reconcile:${v.check}:${subjectOf(v)}:${at.toISOString()}`;
   for (const chunk of chunks(fresh)) {
-    await recordNotifications(
-      trx,
+    await outbox.record(
       chunk.map((v) =>
         alertNotification(
           keyOf(v),
@@ -128,7 +127,7 @@ export async function runReconcile(engine: Engine, asOf: Date): Promise<Reconcil
           await liftTimeoutsForTransaction(trx);
           return findViolations(trx, { timeZone: engine.config.timeZone });
         });
-      const { raised, resolved } = await transactWithNotifications(engine, (trx) => recordFindings(trx, findings.violations, asOf));
+      const { raised, resolved } = await transactWithNotifications(engine, (trx, outbox) => recordFindings(trx, outbox, findings.violations, asOf));
       const byCheck = Object.fromEntries(reconcileChecks.map((c) => [c, 0])) as Record<ReconcileCheck, number>;
       for (const v of findings.violations) byCheck[v.check]++;
       for (const check of reconcileChecks) engine.metrics.reconcileViolations.set({ check }, byCheck[check]);

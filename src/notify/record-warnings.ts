@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Trx } from '../db/database.js';
 import type { Account, NotificationChannel } from '../db/schema.js';
-import { recordNotifications, type NewNotification } from './outbox.js';
+import { recordNotifications, type NewNotification, type RecordedDelivery } from './outbox.js';
 import { percentUsed, warningMessages, type WarningLevel } from './warning-levels.js';
 import { stepWarningMark, type WarningMark } from './warning-marks.js';
 
@@ -22,12 +22,12 @@ export function warningKey(userId: string, periodIndex: number, level: WarningLe
 }
 
 /**
- * Called by AccountBook.flush with the accounts a transaction changed, whatever changed them (a use, a
- * hold spent, a grant, a renewal): records a warning for each level an account has just crossed, in
- * the same transaction as the change, and moves its warning mark. Writes nothing when no mark moves,
- * which is almost always.
+ * Called by the warning observer after each ledger flush with the accounts it wrote, whatever changed them
+ * (a use, a hold spent, a grant, a renewal): records a warning for each level an account has just
+ * crossed, in the same transaction as the change, and moves its warning mark. Writes nothing when no
+ * mark moves, which is almost always. Returns the deliveries to queue once the transaction commits.
  */
-export async function recordWarnings(trx: Trx, accounts: Account[], now: Date): Promise<void> {
+export async function recordWarnings(trx: Trx, accounts: Account[], now: Date): Promise<RecordedDelivery[]> {
   const notifications: NewNotification[] = [];
   const marks: Array<{ userId: string; mark: WarningMark }> = [];
   for (const account of accounts) {
@@ -61,12 +61,11 @@ export async function recordWarnings(trx: Trx, accounts: Account[], now: Date): 
     account.warned_period_start = step.mark.periodStart;
     account.warning_arming = step.mark.arming;
   }
-  if (marks.length === 0) return;
-  const rows = marks.map(
-    ({ userId, mark }) => sql`(${userId}::text, ${mark.level}::smallint, ${mark.periodStart}::timestamptz, ${mark.arming}::int)`,
-  );
+  if (marks.length === 0) return [];
   await sql`update accounts set warned_level = v.level, warned_period_start = v.period_start, warning_arming = v.arming
-            from (values ${sql.join(rows)}) as v(user_id, level, period_start, arming)
+            from unnest(${marks.map((m) => m.userId)}::text[], ${marks.map((m) => m.mark.level)}::smallint[],
+              ${marks.map((m) => m.mark.periodStart)}::timestamptz[], ${marks.map((m) => m.mark.arming)}::int[])
+              as v(user_id, level, period_start, arming)
             where accounts.user_id = v.user_id`.execute(trx);
-  await recordNotifications(trx, notifications);
+  return recordNotifications(trx, notifications);
 }

@@ -4,7 +4,7 @@ import type { Db, Executor } from '../db/database.js';
 import type { Plan } from '../db/schema.js';
 import { EngineError } from '../errors.js';
 import { audit } from '../admin/audit.js';
-import { AccountBook } from '../ledger/account-book.js';
+import { runLedger, type Ledger } from '../ledger/run-ledger.js';
 import { listPlans } from '../catalog/plans.js';
 import { isoTimestamp } from '../validation.js';
 
@@ -81,7 +81,8 @@ function bonusFor(c: { bonus_tokens: number | null; bonus_percent: number | null
  * or move onto an eligible plan during the window get it at the next run; a rerun grants nothing twice.
  * The bonus expires when the campaign says, else at the end of the account's period.
  */
-export async function runCampaigns(db: Db, asOf: Date, chunk = 500): Promise<Record<string, number>> {
+export async function runCampaigns(ledger: Ledger, asOf: Date, chunk = 500): Promise<Record<string, number>> {
+  const { db } = ledger;
   const active = await db.selectFrom('campaigns').selectAll().where('starts_at', '<=', asOf).where('ends_at', '>', asOf).execute();
   const plans = new Map((await listPlans(db)).map((p) => [p.id, p]));
   const granted: Record<string, number> = {};
@@ -103,8 +104,7 @@ export async function runCampaigns(db: Db, asOf: Date, chunk = 500): Promise<Rec
         .execute();
       if (due.length === 0) break;
       after = due.at(-1)!.user_id;
-      granted[c.id]! += await db.transaction().execute(async (trx) => {
-        const books = await AccountBook.lock(trx, due.map((d) => d.user_id));
+      granted[c.id]! += await runLedger(ledger, asOf, due.map((d) => d.user_id), async (books, { trx }) => {
         let n = 0;
         for (const book of books.values()) {
           const plan = plans.get(book.account.plan_id);
@@ -122,7 +122,6 @@ export async function runCampaigns(db: Db, asOf: Date, chunk = 500): Promise<Rec
           });
           if (id !== null) n++;
         }
-        await AccountBook.flush(trx, books.values(), asOf);
         return n;
       });
       if (due.length < chunk) break;

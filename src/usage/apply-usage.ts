@@ -1,6 +1,6 @@
 import type { Trx } from '../db/database.js';
 import type { Hold, UsageStatus } from '../db/schema.js';
-import { AccountBook } from '../ledger/account-book.js';
+import type { LedgerUnit } from '../ledger/run-ledger.js';
 import { closeHold } from '../ledger/holds.js';
 import { releaseDueHolds } from '../ledger/hold-expiry.js';
 import { loadPriceBook, spanOf } from '../catalog/prices.js';
@@ -25,22 +25,25 @@ export interface UsageOutcome {
   reason?: RejectionReason;
   /** Not even a rejection could be recorded (its key or account cannot be stored): its job must fail. */
   unrecorded?: boolean;
+  /** Applying it broke a ledger invariant (an engine bug): nothing of it was written, its job fails for good. */
+  brokeInvariant?: boolean;
 }
 
 /**
- * Applies a batch of usage events in the caller's transaction: one lock and one balance write per
+ * Applies a batch of usage events in the caller's unit of work: one lock and one balance write per
  * account, one statement per table. Each event settles exactly once: under its account's lock, keys
  * already in usage_events are skipped, and the settled rows are inserted under the idempotency key
  * (primary key) in the same transaction as the debit. A key settled meanwhile by a transaction that did
  * not hold this account's lock (the same key sent for another account) makes the insert find fewer
  * rows than it wrote: the transaction is rolled back and the job retried, and the retry skips the key.
  */
-export async function applyUsage(trx: Trx, events: QueuedUsageEvent[], now: Date): Promise<UsageOutcome[]> {
+export async function applyUsage(unit: LedgerUnit, events: QueuedUsageEvent[]): Promise<UsageOutcome[]> {
+  const { trx, now } = unit;
   const unique = new Map<string, QueuedUsageEvent>();
   for (const e of events) if (!unique.has(e.idempotencyKey)) unique.set(e.idempotencyKey, e);
   const batch = [...unique.values()];
 
-  const books = await AccountBook.lock(trx, batch.map((e) => e.userId));
+  const books = await unit.lock(batch.map((e) => e.userId));
   // Before the holds are read: one past its time is expired (its tokens back), not open.
   await releaseDueHolds(trx, books.values(), now);
   const settled = await settledKeys(trx, batch.map((e) => e.idempotencyKey));
@@ -93,7 +96,7 @@ export async function applyUsage(trx: Trx, events: QueuedUsageEvent[], now: Date
     else settle('applied', quote.cost);
   }
 
-  await AccountBook.flush(trx, books.values(), now);
+  // The books are flushed by the unit of work when this returns: nothing below reads them back.
   for (const h of usedHolds) await closeHold(trx, h.id, { status: 'used', settledBy: h.by }, now);
   await recordSettled(trx, fresh, outcomes, now);
 

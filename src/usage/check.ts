@@ -1,5 +1,5 @@
 import { preparedQuery, type Db } from '../db/database.js';
-import { AccountBook } from '../ledger/account-book.js';
+import { runLedger, type Ledger } from '../ledger/run-ledger.js';
 import { placeHold } from '../ledger/holds.js';
 import { loadPriceBook } from '../catalog/prices.js';
 import type { RuleCache } from '../pricing/rule-cache.js';
@@ -68,7 +68,8 @@ function refusal(row: Pick<CheckRow, 'feature_exists' | 'enabled' | 'account_exi
   return undefined;
 }
 
-export async function checkFeature(db: Db, req: CheckRequest, now: Date, rules: RuleCache, gate: AccountGate): Promise<CheckResult> {
+export async function checkFeature(ledger: Ledger, req: CheckRequest, now: Date, rules: RuleCache, gate: AccountGate): Promise<CheckResult> {
+  const { db } = ledger;
   if (!req.reserve) {
     const row = await quoteForAccount(db, req.userId, req.feature, now);
     const cost = row.cost === null ? 0 : (await rules.at(db, row.pricing_version, now)).apply(req.feature, row.cost, now).cost;
@@ -76,20 +77,19 @@ export async function checkFeature(db: Db, req: CheckRequest, now: Date, rules: 
     const reason = refusal(row) ?? (balance < cost ? 'insufficient_tokens' : undefined);
     return reason ? { allowed: false, cost, balance, reason } : { allowed: true, cost, balance };
   }
-  return gate.run(req.userId, () => db.transaction().execute(async (trx) => {
-    const [book, prices] = await Promise.all([AccountBook.lockOne(trx, req.userId), loadPriceBook(trx, [req.feature], now)]);
+  return gate.run(req.userId, () => runLedger(ledger, now, [], async (_, unit) => {
+    const { trx } = unit;
+    const [book, prices] = await Promise.all([unit.lockOne(req.userId), loadPriceBook(trx, [req.feature], now)]);
     const quote = prices.quote(req.feature, now);
     const cost = quote?.cost ?? 0;
     if (book) await releaseDueHolds(trx, [book], now);
     book?.expireDue(now);
     const reason = refusal({ feature_exists: !!quote, enabled: quote?.enabled ?? false, account_exists: !!book });
     if (reason || !book) {
-      await AccountBook.flush(trx, book ? [book] : [], now);
       return { allowed: false, cost, balance: book?.balance ?? 0, reason: reason ?? 'account_not_found' };
     }
     // Nothing to hold: a free feature is allowed without a reservation (and without a hold row).
     if (cost === 0) {
-      await AccountBook.flush(trx, [book], now);
       return { allowed: true, cost, balance: book.balance };
     }
     const pricing = { baseCost: quote!.baseCost, rules: quote!.rules };
@@ -99,7 +99,6 @@ export async function checkFeature(db: Db, req: CheckRequest, now: Date, rules: 
       { userId: req.userId, featureKey: req.feature, cost, pricing, ttlSeconds: req.ttlSeconds, maxOpenHolds: req.maxOpenHolds },
       now,
     );
-    await AccountBook.flush(trx, [book], now);
     if (!hold) return { allowed: false, cost, balance: book.balance, reason: 'insufficient_tokens' };
     return { allowed: true, cost, balance: book.balance, reservationId: hold.id, expiresAt: hold.expiresAt.toISOString() };
   }));

@@ -61,7 +61,7 @@ export function accountRoutes(app: FastifyInstance, engine: Engine): void {
   const r = accountsApi;
   mountRoute(app, r.create, async ({ body, status }) => {
     const now = await engine.clock.now();
-    const { created } = await createAccount(engine.db, body, now);
+    const { created } = await createAccount(engine.ledger, body, now);
     if (!created) status(200);
     return getAccountView(engine.db, body.userId, now);
   });

@@ -6,7 +6,7 @@ import { changePlan } from '../../billing/plan-change.js';
 import { paymentHistory } from '../../billing/payments.js';
 import { billingStatus } from '../../billing/billing-status.js';
 import { planIdSchema, userIdSchema } from '../../validation.js';
-import { transactWithNotifications } from '../../notify/delivery-jobs.js';
+import { runLedger } from '../../ledger/run-ledger.js';
 import { billingRules } from '../../billing/billing-rules.js';
 import { defineRoute, mountRoute } from '../route-definition.js';
 import { billingStatusSchema, paymentSchema, planChangeSchema } from '../schemas/accounts.js';
@@ -37,7 +37,7 @@ export const billingApi = {
 export function billingRoutes(app: FastifyInstance, engine: Engine): void {
   mountRoute(app, billingApi.changePlan, async ({ params, body }) => {
     const now = await engine.clock.now();
-    const change = await transactWithNotifications(engine, (trx) => changePlan(trx, params.userId, body.plan, now, billingRules(engine.config)));
+    const change = await runLedger(engine.ledger, now, [], (_, unit) => changePlan(unit, params.userId, body.plan, now, billingRules(engine.config)));
     return {
       change: change.change,
       effectiveAt: change.effectiveAt.toISOString(),

@@ -46,11 +46,11 @@ export const gatingApi = {
 export function gatingRoutes(app: FastifyInstance, engine: Engine): void {
   mountRoute(app, gatingApi.check, async ({ body }) => {
     const now = await engine.clock.now();
-    return checkFeature(engine.db, { ...body, ttlSeconds: body.ttlSeconds ?? engine.config.holdTtlSeconds, maxOpenHolds: engine.config.maxOpenHolds }, now, engine.ruleCache, engine.accountGate);
+    return checkFeature(engine.ledger, { ...body, ttlSeconds: body.ttlSeconds ?? engine.config.holdTtlSeconds, maxOpenHolds: engine.config.maxOpenHolds }, now, engine.ruleCache, engine.accountGate);
   });
 
   mountRoute(app, gatingApi.release, async ({ params }) => {
-    const result = await releaseHold(engine.db, params.reservationId, await engine.clock.now(), engine.accountGate);
+    const result = await releaseHold(engine.ledger, params.reservationId, await engine.clock.now(), engine.accountGate);
     return { reservationId: params.reservationId, ...result };
   });
 }

@@ -9,7 +9,7 @@ import { releaseHold } from '../../../ledger/holds.js';
 import { getAccountView } from '../../../accounts/accounts.js';
 import { changePlanAsAdmin } from '../../../billing/admin-plan-change.js';
 import { billingRules } from '../../../billing/billing-rules.js';
-import { transactWithNotifications } from '../../../notify/delivery-jobs.js';
+import { runLedger } from '../../../ledger/run-ledger.js';
 import { planIdSchema, userIdSchema } from '../../../validation.js';
 import { adminActor } from '../../auth.js';
 import { defineRoute, mountRoute } from '../../route-definition.js';
@@ -112,13 +112,13 @@ export function adminAccountsRoutes(app: FastifyInstance, engine: Engine): void 
   mountRoute(app, r.holds, async ({ params }) => ({ holds: await listOpenHolds(engine.db, params.userId, await engine.clock.now()) }));
 
   mountRoute(app, r.releaseHold, async ({ params, request }) => {
-    const result = await releaseHold(engine.db, params.reservationId, await engine.clock.now(), engine.accountGate, { userId: params.userId, actor: adminActor(request) });
+    const result = await releaseHold(engine.ledger, params.reservationId, await engine.clock.now(), engine.accountGate, { userId: params.userId, actor: adminActor(request) });
     return { reservationId: params.reservationId, ...result };
   });
 
   mountRoute(app, r.changePlan, async ({ params, body, request }) => {
     const now = await engine.clock.now();
-    const change = await transactWithNotifications(engine, (trx) => changePlanAsAdmin(trx, params.userId, body.plan, adminActor(request), now, billingRules(engine.config)));
+    const change = await runLedger(engine.ledger, now, [], (_, unit) => changePlanAsAdmin(unit, params.userId, body.plan, adminActor(request), now, billingRules(engine.config)));
     return {
       change: change.change,
       effectiveAt: change.effectiveAt.toISOString(),

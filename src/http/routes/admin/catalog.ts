@@ -58,7 +58,7 @@ export function adminCatalogRoutes(app: FastifyInstance, engine: Engine): void {
 
   mountRoute(app, r.grant, async ({ params, body, request, status }) => {
     const result = await grantManually(
-      engine.db,
+      engine.ledger,
       { userId: params.userId, ...body, expiresAt: body.expiresAt ? new Date(body.expiresAt) : undefined },
       adminActor(request),
       await engine.clock.now(),
