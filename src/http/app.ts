@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import type { Engine } from '../engine.js';
-import { frameworkErrors, installErrorHandling } from './errors.js';
+import { frameworkErrors, installErrorHandling, redisUsable } from './errors.js';
 import { installJsonBodyParser, refuseUnstorableUrlText } from './request-input.js';
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../usage/usage-event.js';
 import { requireKey } from './auth.js';
@@ -53,7 +53,7 @@ function baseOptions(engine: Engine, role: string) {
 }
 
 function installInputHandling(app: FastifyInstance, engine: Engine): void {
-  installErrorHandling(app, { redisReady: () => engine.redis.status === 'ready' });
+  installErrorHandling(app, { redisReady: () => redisUsable(engine.redis) });
   installJsonBodyParser(app);
   app.addHook('preValidation', refuseUnstorableUrlText);
 }
@@ -119,3 +119,4 @@ export function buildOpsApp(engine: Engine): FastifyInstance {
   metricsRoutes(app, engine);
   return app;
 }
+

@@ -69,6 +69,14 @@ export interface DependencyState {
 }
 
 /**
+ * Whether commands can reach this Redis connection. A socket that has just closed fails commands
+ * ("Stream isn't writeable") before ioredis' status leaves 'ready', so both are asked.
+ */
+export function redisUsable(redis: { status: string; stream?: { writable: boolean } }): boolean {
+  return redis.status === 'ready' && redis.stream?.writable !== false;
+}
+
+/**
  * Errors of a dependency that is down or refusing become a 503 naming it: by class and SQLSTATE for
  * PostgreSQL, by reply code, error class and the connection's state for Redis, never by message text.
  */

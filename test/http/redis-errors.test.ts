@@ -1,0 +1,29 @@
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DependencyUnavailable } from '../../src/errors.js';
+import { asDependencyError, redisUsable } from '../../src/http/errors.js';
+import { REDIS } from '../support/engine.js';
+
+describe('a Redis connection whose socket has just closed', () => {
+  let redis: Redis | undefined;
+  afterEach(() => redis?.disconnect());
+
+  it('fails the next command as Redis unavailable (a 503), not as an unknown error (a 500)', async () => {
+    // The engine's own settings for its command connection: no offline queue, so a command on a lost
+    // socket fails at once instead of waiting for the reconnect.
+    redis = new Redis(REDIS, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
+    redis.on('error', () => {});
+    await redis.connect();
+    expect(await redis.ping()).toBe('PONG');
+    const client = redis;
+
+    client.stream.destroy();
+    const failure = await client.pipeline().set('tokens-test:socket-gone', '1').exec().then(
+      (results) => results?.[0]?.[0],
+      (error: unknown) => error,
+    );
+
+    expect(failure).toBeInstanceOf(Error);
+    expect(asDependencyError(failure, { redisReady: () => redisUsable(client) })).toBeInstanceOf(DependencyUnavailable);
+  });
+});
