@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Executor } from '../db/database.js';
 import { EngineError } from '../errors.js';
-import { warningLevels } from '../notify/warning-levels.js';
+import { warningLevels } from './warning-levels.js';
 
 export interface AccountSearch {
   /** Accounts whose userId starts with this. */

@@ -2,10 +2,10 @@ import { sql } from 'kysely';
 import type { Executor } from '../db/database.js';
 import type { Account } from '../db/schema.js';
 import { getPlan, planView, type PlanView } from '../catalog/plans.js';
-import { periodAt } from '../billing/periods.js';
+import { periodAt } from '../calendar/periods.js';
 import { runLedger, type Ledger } from '../ledger/run-ledger.js';
 import { EngineError } from '../errors.js';
-import { percentUsed, warningFor, type WarningLevel } from '../notify/warning-levels.js';
+import { percentUsed, warningFor, type WarningLevel } from './warning-levels.js';
 import { loyaltyStatus, type LoyaltyView } from '../rewards/loyalty.js';
 import { dueHoldColumns } from '../ledger/hold-expiry.js';
 

@@ -1,7 +1,7 @@
 import type { Db } from '../db/database.js';
 import { EngineError } from '../errors.js';
-import { audit } from '../admin/audit.js';
-import { loadPriceBook } from './prices.js';
+import { audit } from '../audit/audit.js';
+import { loadPriceBook } from '../pricing/price-book.js';
 
 export interface FeatureChange {
   cost?: number | undefined;

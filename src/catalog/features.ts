@@ -1,5 +1,5 @@
 import type { Executor } from '../db/database.js';
-import { loadPriceBook } from './prices.js';
+import { loadPriceBook } from '../pricing/price-book.js';
 import type { Tier } from './tiers.js';
 
 export interface FeatureView {

@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Engine } from '../engine.js';
 import type { Trx } from '../db/database.js';
 import type { NotificationJob } from '../queues.js';
-import type { NotifyConfig } from './notify-config.js';
+import type { NotifyConfig } from '../notify-config.js';
 import type { Logger } from '../log.js';
 import { Outbox, type RecordedDelivery } from './outbox.js';
 

@@ -1,6 +1,6 @@
 import type { Executor } from '../db/database.js';
-import { loadRuleBook, RuleBook, type AppliedRule } from '../pricing/rule-book.js';
-import { tierOf, type Tier } from './tiers.js';
+import { loadRuleBook, RuleBook, type AppliedRule } from './rule-book.js';
+import { tierOf, type Tier } from '../catalog/tiers.js';
 
 /** What a feature costs at one moment, and why. */
 export interface Quote {

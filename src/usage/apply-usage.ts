@@ -3,7 +3,7 @@ import type { Hold, UsageStatus } from '../db/schema.js';
 import type { LedgerUnit } from '../ledger/run-ledger.js';
 import { closeHold } from '../ledger/holds.js';
 import { releaseDueHolds } from '../ledger/hold-expiry.js';
-import { loadPriceBook, spanOf } from '../catalog/prices.js';
+import { loadPriceBook, spanOf } from '../pricing/price-book.js';
 import type { QueuedUsageEvent } from './usage-event.js';
 
 export type RejectionReason =

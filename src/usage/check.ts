@@ -1,7 +1,7 @@
 import { preparedQuery, type Db } from '../db/database.js';
 import { runLedger, type Ledger } from '../ledger/run-ledger.js';
 import { placeHold } from '../ledger/holds.js';
-import { loadPriceBook } from '../catalog/prices.js';
+import { loadPriceBook } from '../pricing/price-book.js';
 import type { RuleCache } from '../pricing/rule-cache.js';
 import type { AccountGate } from '../ledger/account-gate.js';
 import { releaseDueHolds } from '../ledger/hold-expiry.js';
