@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import type { Executor } from '../db/database.js';
+import { priceInForce } from '../catalog/price-in-force.js';
 import { loadRuleBook, RuleBook, type AppliedRule } from './rule-book.js';
 import { tierOf, type Tier } from '../catalog/tiers.js';
 
@@ -13,68 +15,66 @@ export interface Quote {
   rules: AppliedRule[];
 }
 
-interface FeaturePriceHistory {
+interface FeaturePrices {
   enabled: boolean;
-  /** Ascending by `from`. */
-  prices: Array<{ from: number; cost: number }>;
+  /** The base price in force at each moment the book was loaded for (ms), null before the first price. */
+  at: Map<number, number | null>;
 }
 
-/** The price history of a set of features, loaded once per batch so that pricing a use costs no query. */
+/** The base prices of a set of features at the moments a batch needs, so that pricing a use costs no query. */
 export class PriceBook {
   constructor(
-    private readonly features: Map<string, FeaturePriceHistory>,
+    private readonly features: Map<string, FeaturePrices>,
     private readonly rules: RuleBook = RuleBook.empty,
   ) {}
 
-  has(featureKey: string): boolean {
-    return this.features.has(featureKey);
-  }
-
-  /** The cost in force at `at`: the latest price whose effective time is not after it. */
+  /** What `featureKey` costs at `at`, rules applied; undefined if there is no such feature or no price in force. */
   quote(featureKey: string, at: Date): Quote | undefined {
     const feature = this.features.get(featureKey);
     if (!feature) return undefined;
-    const t = at.getTime();
-    let cost: number | undefined;
-    for (const price of feature.prices) {
-      if (price.from > t) break;
-      cost = price.cost;
-    }
-    if (cost === undefined) return undefined;
+    const cost = feature.at.get(at.getTime());
+    if (cost === undefined) throw new Error(`the price book of ${featureKey} was not loaded for ${at.toISOString()}`);
+    if (cost === null) return undefined;
     const priced = this.rules.apply(featureKey, cost, at);
     return { featureKey, baseCost: cost, cost: priced.cost, tier: tierOf(priced.cost), enabled: feature.enabled, rules: priced.rules };
   }
 }
 
-/** The moments a price book must be able to price (demand levels are loaded for them). */
-export type PriceSpan = { from: Date; to: Date };
-
-export function spanOf(times: Date[]): PriceSpan {
-  const ms = times.map((t) => t.getTime());
-  return { from: new Date(Math.min(...ms)), to: new Date(Math.max(...ms)) };
+/** A feature to price at one moment. */
+export interface PriceQuery {
+  featureKey: string;
+  at: Date;
 }
 
-/** Loads the price history of `featureKeys` (all features if undefined) and the pricing rules for `span`. */
-export async function loadPriceBook(exec: Executor, featureKeys: readonly string[] | undefined, span: PriceSpan | Date): Promise<PriceBook> {
-  if (featureKeys && featureKeys.length === 0) return new PriceBook(new Map());
-  let features = exec.selectFrom('features').select(['key', 'enabled']);
-  let prices = exec
-    .selectFrom('feature_prices')
-    .select(['feature_key', 'cost', 'effective_from'])
-    .orderBy('feature_key')
-    .orderBy('effective_from');
-  if (featureKeys) {
-    const keys = [...new Set(featureKeys)];
-    features = features.where('key', 'in', keys);
-    prices = prices.where('feature_key', 'in', keys);
-  }
-  const [featureRows, priceRows, rules] = await Promise.all([
-    features.execute(),
-    prices.execute(),
-    loadRuleBook(exec, span instanceof Date ? { from: span, to: span } : span),
+/**
+ * Loads the base price in force (catalog/price-in-force.ts) of each feature at each moment asked, in one
+ * statement, and the pricing rules for the span of those moments. `featureKeys` undefined: every feature.
+ */
+export async function loadPriceBook(exec: Executor, featureKeys: readonly string[] | undefined, at: Date): Promise<PriceBook> {
+  if (featureKeys) return loadPrices(exec, [...new Set(featureKeys)].map((featureKey) => ({ featureKey, at })));
+  const keys = await exec.selectFrom('features').select('key').execute();
+  return loadPrices(exec, keys.map((k) => ({ featureKey: k.key, at })));
+}
+
+/** The price book for these uses: each feature at the moment it is used. */
+export async function loadPrices(exec: Executor, queries: readonly PriceQuery[]): Promise<PriceBook> {
+  if (queries.length === 0) return new PriceBook(new Map());
+  const distinct = new Map(queries.map((q) => [`${q.featureKey}\u0000${q.at.getTime()}`, q]));
+  const keys = [...distinct.values()].map((q) => q.featureKey);
+  const times = [...distinct.values()].map((q) => q.at);
+  const ms = times.map((t) => t.getTime());
+  const [rows, rules] = await Promise.all([
+    sql<{ key: string; enabled: boolean; at: Date; cost: number | null }>`
+      select f.key, f.enabled, q.at, ${priceInForce(sql.ref('f.key'), sql.ref('q.at'))} as cost
+      from unnest(${keys}::text[], ${times}::timestamptz[]) as q(feature_key, at)
+      join features f on f.key = q.feature_key`.execute(exec),
+    loadRuleBook(exec, { from: new Date(Math.min(...ms)), to: new Date(Math.max(...ms)) }),
   ]);
-  const map = new Map<string, FeaturePriceHistory>();
-  for (const f of featureRows) map.set(f.key, { enabled: f.enabled, prices: [] });
-  for (const p of priceRows) map.get(p.feature_key)?.prices.push({ from: p.effective_from.getTime(), cost: p.cost });
+  const map = new Map<string, FeaturePrices>();
+  for (const r of rows.rows) {
+    const feature = map.get(r.key) ?? { enabled: r.enabled, at: new Map() };
+    feature.at.set(r.at.getTime(), r.cost);
+    map.set(r.key, feature);
+  }
   return new PriceBook(map, rules);
 }
