@@ -59,22 +59,21 @@ export async function loadPriceBook(exec: Executor, featureKeys: readonly string
 /** The price book for these uses: each feature at the moment it is used. */
 export async function loadPrices(exec: Executor, queries: readonly PriceQuery[]): Promise<PriceBook> {
   if (queries.length === 0) return new PriceBook(new Map());
-  const distinct = new Map(queries.map((q) => [`${q.featureKey}\u0000${q.at.getTime()}`, q]));
-  const keys = [...distinct.values()].map((q) => q.featureKey);
-  const times = [...distinct.values()].map((q) => q.at);
-  const ms = times.map((t) => t.getTime());
+  const wanted = [...new Map(queries.map((q) => [`${q.featureKey}\u0000${q.at.getTime()}`, q])).values()];
+  const ms = wanted.map((q) => q.at.getTime());
   const [rows, rules] = await Promise.all([
-    sql<{ key: string; enabled: boolean; at: Date; cost: number | null }>`
-      select f.key, f.enabled, q.at, ${priceInForce(sql.ref('f.key'), sql.ref('q.at'))} as cost
-      from unnest(${keys}::text[], ${times}::timestamptz[]) as q(feature_key, at)
+    sql<{ n: number; enabled: boolean; cost: number | null }>`
+      select q.n, f.enabled, ${priceInForce(sql.ref('f.key'), sql.ref('q.at'))} as cost
+      from unnest(${wanted.map((q) => q.featureKey)}::text[], ${wanted.map((q) => q.at.toISOString())}::timestamptz[]) with ordinality as q(feature_key, at, n)
       join features f on f.key = q.feature_key`.execute(exec),
     loadRuleBook(exec, { from: new Date(Math.min(...ms)), to: new Date(Math.max(...ms)) }),
   ]);
   const map = new Map<string, FeaturePrices>();
   for (const r of rows.rows) {
-    const feature = map.get(r.key) ?? { enabled: r.enabled, at: new Map() };
-    feature.at.set(r.at.getTime(), r.cost);
-    map.set(r.key, feature);
+    const q = wanted[r.n - 1]!;
+    const feature = map.get(q.featureKey) ?? { enabled: r.enabled, at: new Map() };
+    feature.at.set(q.at.getTime(), r.cost);
+    map.set(q.featureKey, feature);
   }
   return new PriceBook(map, rules);
 }
