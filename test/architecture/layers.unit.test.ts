@@ -34,7 +34,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['src/ledger'],
   // Read by everyone: the audit trail, the configuration.
   ['src/audit', 'src/config.ts'],
-  ['src/db', 'src/calendar', 'src/notify-config.ts', 'src/clock.ts', 'src/errors.ts', 'src/log.ts', 'src/redis.ts', 'src/validation.ts'],
+  ['src/db', 'src/calendar', 'src/notify-config.ts', 'src/clock.ts', 'src/errors.ts', 'src/log.ts', 'src/redis.ts', 'src/validation.ts', 'src/shutdown-deadline.ts'],
 ];
 
 /**
