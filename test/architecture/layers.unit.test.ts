@@ -20,10 +20,10 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['src/jobs'],
   // The engine's own watch: ledger invariants checked, broken ones alerted.
   ['src/reconcile'],
-  // Outbox, deliveries, warnings and alerts: reacts to what the domain did.
-  ['src/notify'],
-  // What every role is built from (connections, queues, caches), and the checks before a start.
+  // What every role is built from (connections, queues, caches, the ledger's observers), and the checks before a start.
   ['src/engine.ts', 'src/startup.ts'],
+  // Outbox, deliveries, warnings (an observer of the ledger's flush) and alerts.
+  ['src/notify'],
   // Domain modules, each above the ones it reads.
   ['src/billing', 'src/insight', 'src/metrics.ts'],
   ['src/accounts', 'src/queues.ts'],
@@ -35,15 +35,6 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   // Read by everyone: the audit trail, the configuration.
   ['src/audit', 'src/config.ts'],
   ['src/db', 'src/calendar', 'src/notify-config.ts', 'src/clock.ts', 'src/errors.ts', 'src/log.ts', 'src/redis.ts', 'src/validation.ts', 'src/shutdown-deadline.ts'],
-];
-
-/**
- * The one back edge left until issue 14b lands (the ledger's flush records the warnings itself instead
- * of announcing the flush to an observer). The lead removes it on merging 14b; an exception no import
- * needs any more fails this test, so it cannot outlive its reason.
- */
-const LEDGER_TO_NOTIFY_UNTIL_14B: ReadonlyArray<{ file: string; imports: string }> = [
-  { file: 'src/ledger/account-book.ts', imports: '../notify/record-warnings.js' },
 ];
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -112,7 +103,7 @@ describe('layers', () => {
 
   it('reads the imports of every module of src/ and workers/', () => {
     expect(files.length).toBeGreaterThan(150);
-    expect(edges).toContainEqual({ file: 'src/usage/check.ts', imports: '../ledger/account-book.js' });
+    expect(edges).toContainEqual({ file: 'src/usage/check.ts', imports: '../ledger/spendable.js' });
     expect(edges).toContainEqual({ file: 'workers/usage.ts', imports: '../src/usage/apply-usage.js' });
   });
 
@@ -123,10 +114,7 @@ describe('layers', () => {
   });
 
   it('every import goes down the layers', () => {
-    const known = (e: ImportEdge) => LEDGER_TO_NOTIFY_UNTIL_14B.some((k) => k.file === e.file && k.imports === e.imports);
-    expect(backEdges(edges.filter((e) => !known(e)))).toEqual([]);
-    // Still needed, or it goes.
-    for (const k of LEDGER_TO_NOTIFY_UNTIL_14B) expect(edges, `${k.file} no longer imports ${k.imports}: remove it from LEDGER_TO_NOTIFY_UNTIL_14B`).toContainEqual(k);
+    expect(backEdges(edges)).toEqual([]);
   });
 
   it('names the file and the import of a back edge', () => {
