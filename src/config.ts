@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { notifyEnvShape, toNotifyConfig, webhookSecretSchema, type NotifyConfig } from './notify/notify-config.js';
+import { notifyEnvShape, toNotifyConfig, webhookSecretSchema, type NotifyConfig } from './notify-config.js';
 
 const csv = z
   .string()

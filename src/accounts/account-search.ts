@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import type { Executor } from '../db/database.js';
 import { EngineError } from '../errors.js';
-import { warningLevels } from '../notify/warning-levels.js';
+import { warningLevels } from './warning-levels.js';
+import { heldAt, spendableAt } from '../ledger/spendable.js';
 
 export interface AccountSearch {
   /** Accounts whose userId starts with this. */
@@ -48,22 +49,23 @@ const percentSql = sql<number>`(case when period_allocated > 0 then (period_used
 
 /**
  * Accounts for an admin to find, paged by an opaque cursor (keyset: the last row's sort key). The balance
- * is what can be spent now: tokens of grants past their expiry that the sweep has not removed are not in it.
+ * and held tokens are as at `now`, by the rule every reader uses (src/ledger/spendable.ts).
  */
 export async function searchAccounts(exec: Executor, s: AccountSearch, now: Date): Promise<{ accounts: AccountSummary[]; nextCursor: string | null }> {
   const cursor = s.cursor ? decodeCursor(s.cursor) : undefined;
+  const columns = { userId: sql.ref<string>('a.user_id'), balance: sql.ref<number>('a.balance'), held: sql.ref<number>('a.held') };
   const rows = await exec
     .selectFrom('accounts as a')
     .select([
       'a.user_id',
       'a.plan_id',
-      'a.held',
       'a.period_used',
       'a.period_allocated',
       'a.period_end',
       'a.created_at',
       percentSql.as('percent_used'),
-      sql<number>`a.balance - coalesce((select sum(g.remaining) from grants g where g.user_id = a.user_id and g.remaining > 0 and g.expires_at <= ${now}), 0)`.as('balance'),
+      spendableAt(columns, now).as('balance'),
+      heldAt(columns, now).as('held'),
     ])
     .$if(s.prefix !== undefined, (q) => q.where(sql<boolean>`starts_with(a.user_id, ${s.prefix!})`))
     .$if(s.plan !== undefined, (q) => q.where('a.plan_id', '=', s.plan!))

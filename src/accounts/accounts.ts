@@ -2,12 +2,12 @@ import { sql } from 'kysely';
 import type { Executor } from '../db/database.js';
 import type { Account } from '../db/schema.js';
 import { getPlan, planView, type PlanView } from '../catalog/plans.js';
-import { periodAt } from '../billing/periods.js';
+import { periodAt } from '../calendar/periods.js';
 import { runLedger, type Ledger } from '../ledger/run-ledger.js';
 import { EngineError } from '../errors.js';
-import { percentUsed, warningFor, type WarningLevel } from '../notify/warning-levels.js';
+import { percentUsed, warningFor, type WarningLevel } from './warning-levels.js';
 import { loyaltyStatus, type LoyaltyView } from '../rewards/loyalty.js';
-import { dueHoldColumns } from '../ledger/hold-expiry.js';
+import { heldAt, spendableAt } from '../ledger/spendable.js';
 
 export const DEFAULT_PLAN = 'free_starter';
 
@@ -83,21 +83,16 @@ export async function requireAccount(exec: Executor, userId: string): Promise<Ac
 }
 
 /**
- * The account row with what time has changed in it since it was written, from one snapshot: tokens of
- * grants past their expiry that the sweep has not removed (not spendable), and holds past theirs
- * (tokens back). Read apart, a sweep committing between the reads would show them twice or not at all.
+ * The account row with what time has changed in it since it was written (grants past their expiry,
+ * holds past theirs), from one snapshot: read apart, a sweep committing between the reads would show
+ * them twice or not at all.
  */
 async function accountAsOf(exec: Executor, userId: string, now: Date) {
-  const due = dueHoldColumns(sql.ref('accounts.user_id'), sql.ref('accounts.held'), now);
+  const columns = { userId: sql.ref<string>('accounts.user_id'), balance: sql.ref<number>('accounts.balance'), held: sql.ref<number>('accounts.held') };
   const row = await exec
     .selectFrom('accounts')
     .selectAll()
-    .select([
-      sql<number>`coalesce((select sum(g.remaining) from grants g
-        where g.user_id = accounts.user_id and g.remaining > 0 and g.expires_at <= ${now}), 0)`.as('expired_unswept'),
-      due.dueHeld.as('due_held'),
-      due.dueSpendable.as('due_spendable'),
-    ])
+    .select([spendableAt(columns, now).as('spendable'), heldAt(columns, now).as('held_now')])
     .where('user_id', '=', userId)
     .executeTakeFirst();
   if (!row) throw new EngineError('account_not_found', `no account for userId "${userId}"`, { userId });
@@ -112,8 +107,8 @@ export async function getAccountView(exec: Executor, userId: string, now: Date):
     userId: account.user_id,
     plan: { id: plan.id, name: plan.name, monthlyTokens: plan.monthly_tokens },
     email: account.email,
-    balance: account.balance - account.expired_unswept + account.due_spendable,
-    held: account.held - account.due_held,
+    balance: account.spendable,
+    held: account.held_now,
     period: { start: account.period_start.toISOString(), end: account.period_end.toISOString() },
     usedThisPeriod: account.period_used,
     allocatedThisPeriod: account.period_allocated,

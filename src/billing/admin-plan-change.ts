@@ -1,5 +1,5 @@
 import type { LedgerUnit } from '../ledger/run-ledger.js';
-import { audit } from '../admin/audit.js';
+import { audit } from '../audit/audit.js';
 import type { BillingRules } from './billing-rules.js';
 import { changePlan, type PlanChange } from './plan-change.js';
 

@@ -3,7 +3,7 @@ import type { Trx } from '../db/database.js';
 import type { Account, GrantSource, Plan } from '../db/schema.js';
 import { AccountBook } from '../ledger/account-book.js';
 import { allocationKey } from '../accounts/accounts.js';
-import { addMonths, periodContaining, type Period } from './periods.js';
+import { addMonths, periodContaining, type Period } from '../calendar/periods.js';
 
 /** The tokens a period's end takes away, and which of them a plan's rollover may keep. */
 const PERIOD_BOUND: GrantSource[] = ['plan', 'rollover'];

@@ -2,7 +2,7 @@ import type { Trx } from '../db/database.js';
 import type { Plan } from '../db/schema.js';
 import { getPlan } from '../catalog/plans.js';
 import type { AccountBook } from '../ledger/account-book.js';
-import { addMonths, type Period } from './periods.js';
+import { addMonths, type Period } from '../calendar/periods.js';
 import { closePeriod, openPeriod } from './cycle.js';
 import { saveSubscription } from './subscriptions.js';
 

@@ -1,7 +1,7 @@
 import type { GrantSource } from '../db/schema.js';
 import type { AccountBook } from '../ledger/account-book.js';
 import { allocationKey } from '../accounts/accounts.js';
-import { addMonths } from './periods.js';
+import { addMonths } from '../calendar/periods.js';
 import { BILLING_TOLERANCE_MS } from './billing-rules.js';
 import { paidThrough, type Payment } from './payments.js';
 import { loadSubscription, saveSubscription } from './subscriptions.js';

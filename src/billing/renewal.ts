@@ -6,7 +6,7 @@ import { getPlan } from '../catalog/plans.js';
 import { DEFAULT_PLAN } from '../accounts/accounts.js';
 import { closePeriod, nextPeriod, openPeriod } from './cycle.js';
 import { releaseDueHolds } from '../ledger/hold-expiry.js';
-import type { Period } from './periods.js';
+import type { Period } from '../calendar/periods.js';
 import { loadSubscription, saveSubscription, type Subscription } from './subscriptions.js';
 import { endsBy, readStripeSubscription } from './stripe-subscriptions.js';
 import { coveringPayment } from './payments.js';

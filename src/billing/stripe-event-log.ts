@@ -3,7 +3,7 @@ import type { Selectable } from 'kysely';
 import type { Db, Executor } from '../db/database.js';
 import type { StripeEventStatus, StripeEventsTable } from '../db/schema.js';
 import { EngineError } from '../errors.js';
-import { audit } from '../admin/audit.js';
+import { audit } from '../audit/audit.js';
 import { enqueueStripeEvents, paymentJobId, type QueuedEvent } from './stripe-events.js';
 
 export interface StripeEventView {

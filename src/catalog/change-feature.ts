@@ -1,7 +1,8 @@
+import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { EngineError } from '../errors.js';
-import { audit } from '../admin/audit.js';
-import { loadPriceBook } from './prices.js';
+import { audit } from '../audit/audit.js';
+import { priceInForce } from './price-in-force.js';
 
 export interface FeatureChange {
   cost?: number | undefined;
@@ -16,9 +17,11 @@ export async function changeFeature(db: Db, key: string, change: FeatureChange, 
   return db.transaction().execute(async (trx) => {
     const feature = await trx.selectFrom('features').selectAll().where('key', '=', key).forUpdate().executeTakeFirst();
     if (!feature) throw new EngineError('unknown_feature', `no feature "${key}"`, { feature: key });
-    const quote = (await loadPriceBook(trx, [key], now)).quote(key, now)!;
-    const before = { cost: quote.baseCost, enabled: feature.enabled };
-    if (change.cost !== undefined && change.cost !== quote.baseCost) {
+    const { cost } = await trx.selectNoFrom(priceInForce(sql.val(key), now).as('cost')).executeTakeFirstOrThrow();
+    // Not on sale yet (its first price is still to come): only a price from now on can change that.
+    if (cost === null && change.cost === undefined) throw new EngineError('unknown_feature', `feature "${key}" has no price in force`, { feature: key });
+    const before = { cost, enabled: feature.enabled };
+    if (change.cost !== undefined && change.cost !== cost) {
       await trx
         .insertInto('feature_prices')
         .values({ feature_key: key, cost: change.cost, effective_from: now, changed_by: actor })
@@ -28,7 +31,7 @@ export async function changeFeature(db: Db, key: string, change: FeatureChange, 
     if (change.enabled !== undefined && change.enabled !== feature.enabled) {
       await trx.updateTable('features').set({ enabled: change.enabled }).where('key', '=', key).execute();
     }
-    const after = { cost: change.cost ?? before.cost, enabled: change.enabled ?? before.enabled };
+    const after = { cost: change.cost ?? cost!, enabled: change.enabled ?? before.enabled };
     await audit(trx, { actor, action: 'feature.update', subject: `feature:${key}`, before, after, at: now });
     return { key, ...after, effectiveFrom: now.toISOString() };
   });

@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.js';
 import { EngineError } from '../errors.js';
-import { audit } from '../admin/audit.js';
+import { audit } from '../audit/audit.js';
 import { adminPlanView, type AdminPlanView } from './plans.js';
 import { setStripePrices, stripePricesByPlan } from './plan-prices.js';
 

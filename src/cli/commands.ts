@@ -8,7 +8,7 @@ import { migrateToLatest } from '../db/migrate.js';
 import { seedCatalog } from '../catalog/seed.js';
 import { createEngine, closeEngine, type Engine } from '../engine.js';
 import { getAccountView } from '../accounts/accounts.js';
-import { listLedger } from '../ledger/ledger-history.js';
+import { listLedger } from '../accounts/ledger-history.js';
 import { grantManually } from '../ledger/manual-grant.js';
 import { changeFeature } from '../catalog/change-feature.js';
 import { isScheduledJob, scheduledJobs } from '../jobs/scheduled-jobs.js';

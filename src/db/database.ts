@@ -1,5 +1,16 @@
 import { userInfo } from 'node:os';
-import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient, type Transaction } from 'kysely';
+import {
+  DummyDriver,
+  Kysely,
+  PostgresAdapter,
+  PostgresDialect,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type PostgresPool,
+  type PostgresPoolClient,
+  type RawBuilder,
+  type Transaction,
+} from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { PostgresUnreachable } from './database-errors.js';
@@ -105,6 +116,26 @@ export async function preparedQuery<Row>(db: Db, name: string, text: string, val
   } finally {
     client.release();
   }
+}
+
+// Builds statement text without a database (Kysely's "compile only" set-up).
+const compiler = new Kysely<Database>({
+  dialect: {
+    createAdapter: () => new PostgresAdapter(),
+    createDriver: () => new DummyDriver(),
+    createIntrospector: (db) => new PostgresIntrospector(db),
+    createQueryCompiler: () => new PostgresQueryCompiler(),
+  },
+});
+
+/**
+ * The text of a statement built from shared SQL fragments, for preparedQuery. Its placeholders are
+ * written in it (`sql.raw('$1')`), so it must carry no values of its own.
+ */
+export function statementText(statement: RawBuilder<unknown>): string {
+  const compiled = statement.compile(compiler);
+  if (compiled.parameters.length > 0) throw new Error('a prepared statement takes its values as $n placeholders, not as bound values');
+  return compiled.sql;
 }
 
 /**

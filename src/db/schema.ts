@@ -211,7 +211,7 @@ export interface AlertsTable {
 }
 
 /**
- * An invariant the reconcile job found broken (src/ledger/reconcile.ts), one row per episode: open
+ * An invariant the reconcile job found broken (src/reconcile/reconcile.ts), one row per episode: open
  * (resolved_at null) while runs keep finding it, so a rerun raises no second alert.
  */
 export interface ReconcileViolationsTable {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { listPlans } from '../catalog/plans.js';
-import { percentUsed } from '../notify/warning-levels.js';
+import { percentUsed } from '../accounts/warning-levels.js';
 import { cheapestPlanCovering, projectedUse } from './projection.js';
 
 export interface AnalyticsRange {

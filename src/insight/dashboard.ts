@@ -2,8 +2,8 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { getAccountView } from '../accounts/accounts.js';
 import { listPlans } from '../catalog/plans.js';
-import { loadPriceBook } from '../catalog/prices.js';
-import { daysUntil } from '../billing/periods.js';
+import { loadPriceBook } from '../pricing/price-book.js';
+import { daysUntil } from '../calendar/periods.js';
 import { cheapestPlanCovering, projectedUse, runOutDate } from './projection.js';
 
 interface FeatureUse {

@@ -4,7 +4,7 @@ import { enqueueDueRenewals } from '../billing/due-renewals.js';
 import { sweepStripeEvents } from '../billing/stripe-event-log.js';
 import { sweepNotifications } from '../notify/sweep.js';
 import { raiseAlerts } from '../notify/alerts.js';
-import { runReconcile } from '../notify/reconcile-alerts.js';
+import { runReconcile } from '../reconcile/reconcile-alerts.js';
 import { runRollups } from '../insight/rollups.js';
 import { computeDemand } from '../pricing/demand.js';
 import { runCampaigns } from '../rewards/campaigns.js';

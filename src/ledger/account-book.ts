@@ -3,6 +3,7 @@ import type { Trx } from '../db/database.js';
 import type { Account, GrantSource, LedgerKind, NewLedgerEntry } from '../db/schema.js';
 import { EngineError } from '../errors.js';
 import { LedgerInvariantViolated } from './ledger-invariant.js';
+import { isExpiredAt } from './spendable.js';
 
 /**
  * What one account may hold (balance plus held tokens) and be allocated in a period. Far above any
@@ -152,7 +153,7 @@ export class AccountBook {
   expireDue(now: Date, occurredAt = now): number {
     let expired = 0;
     for (const g of this.grants) {
-      if (g.remaining > 0 && g.expiresAt && g.expiresAt.getTime() <= now.getTime()) {
+      if (g.remaining > 0 && isExpiredAt(g.expiresAt, now)) {
         const tokens = g.remaining;
         g.remaining = 0;
         g.dirty = true;
@@ -166,7 +167,7 @@ export class AccountBook {
 
   /** Tokens that would expire at `at` (a grant expiring exactly then is gone). */
   expiringBy(at: Date): number {
-    return this.grants.reduce((sum, g) => (g.expiresAt && g.expiresAt.getTime() <= at.getTime() ? sum + g.remaining : sum), 0);
+    return this.grants.reduce((sum, g) => (isExpiredAt(g.expiresAt, at) ? sum + g.remaining : sum), 0);
   }
 
   /** Remaining tokens of grants of the given sources. */

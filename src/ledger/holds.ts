@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Executor, Trx } from '../db/database.js';
 import type { Hold } from '../db/schema.js';
 import { EngineError } from '../errors.js';
-import { audit } from '../admin/audit.js';
+import { audit } from '../audit/audit.js';
 import type { AccountBook, Allocation } from './account-book.js';
 import { runLedger, type Ledger } from './run-ledger.js';
 import type { AccountGate } from './account-gate.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EngineError } from '../errors.js';
-import { audit } from '../admin/audit.js';
+import { audit } from '../audit/audit.js';
 import { runLedger, type Ledger } from './run-ledger.js';
 import type { AccountGate } from './account-gate.js';
 import { releaseDueHolds } from './hold-expiry.js';

@@ -1,9 +1,8 @@
 import { sql } from 'kysely';
-import type { Engine } from '../engine.js';
 import type { Executor, Trx } from '../db/database.js';
 import { liftTimeoutsForTransaction } from '../db/session-timeouts.js';
 import type { AlertRule } from '../db/schema.js';
-import { transactWithNotifications } from './delivery-jobs.js';
+import { transactWithNotifications, type NotifyDeps } from './delivery-jobs.js';
 import { messageId, type NewNotification } from './outbox.js';
 import { findUnusualUsage, type Finding } from './unusual-usage.js';
 
@@ -66,7 +65,7 @@ async function withoutRepeats(trx: Trx, findings: Finding[]): Promise<Finding[]>
  * each new finding, to the admin webhook. Runs one at a time (an advisory lock), so two overlapping
  * runs cannot both raise the same alert; a rerun finds its alerts already raised and raises nothing.
  */
-export async function raiseAlerts(engine: Engine, asOf: Date): Promise<{ raised: number; byRule: Partial<Record<AlertRule, number>> }> {
+export async function raiseAlerts(engine: NotifyDeps, asOf: Date): Promise<{ raised: number; byRule: Partial<Record<AlertRule, number>> }> {
   const raised = await transactWithNotifications(engine, async (trx, outbox) => {
     await liftTimeoutsForTransaction(trx);
     await sql`select pg_advisory_xact_lock(hashtext('tokens:alerts'))`.execute(trx);

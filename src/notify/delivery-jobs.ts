@@ -1,10 +1,17 @@
 import type { Queue } from 'bullmq';
-import type { Engine } from '../engine.js';
-import type { Trx } from '../db/database.js';
-import type { NotificationJob } from '../queues.js';
-import type { NotifyConfig } from './notify-config.js';
+import type { Db, Trx } from '../db/database.js';
+import type { NotificationJob, Queues } from '../queues.js';
+import type { NotifyConfig } from '../notify-config.js';
 import type { Logger } from '../log.js';
 import { Outbox, type RecordedDelivery } from './outbox.js';
+
+/** What notify needs of the engine (which is built on top of it, so an Engine is one). */
+export interface NotifyDeps {
+  db: Db;
+  queues: Pick<Queues, 'notification'>;
+  config: { notify: NotifyConfig };
+  log: Logger;
+}
 
 /** One job per delivery and round: adding it again (after-commit enqueue, sweep) is a no-op. */
 export function deliveryJobId(d: RecordedDelivery): string {
@@ -45,7 +52,7 @@ export async function queueCommittedDeliveries(queue: Queue, notify: NotifyConfi
  * queues what it recorded. A ledger change records its warnings through its unit of work instead
  * (src/notify/warning-observer.ts).
  */
-export async function transactWithNotifications<T>(engine: Engine, work: (trx: Trx, outbox: Outbox) => Promise<T>): Promise<T> {
+export async function transactWithNotifications<T>(engine: NotifyDeps, work: (trx: Trx, outbox: Outbox) => Promise<T>): Promise<T> {
   let outbox: Outbox | undefined;
   const result = await engine.db.transaction().execute(async (trx) => {
     outbox = new Outbox(trx);

@@ -1,7 +1,7 @@
 import type { Db, Executor } from '../db/database.js';
 import type { DeliveryStatus, NotificationType } from '../db/schema.js';
 import { EngineError } from '../errors.js';
-import { audit } from '../admin/audit.js';
+import { audit } from '../audit/audit.js';
 import type { RecordedDelivery } from './outbox.js';
 
 export interface NotificationFilter {

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Trx } from '../db/database.js';
 import type { Account, NotificationChannel } from '../db/schema.js';
 import { recordNotifications, type NewNotification, type RecordedDelivery } from './outbox.js';
-import { percentUsed, warningMessages, type WarningLevel } from './warning-levels.js';
+import { percentUsed, warningMessages, type WarningLevel } from '../accounts/warning-levels.js';
 import { stepWarningMark, type WarningMark } from './warning-marks.js';
 
 /** The `data` of a tokens.warning notification (webhook body and e-mail). */

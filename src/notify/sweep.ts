@@ -1,5 +1,4 @@
-import type { Engine } from '../engine.js';
-import { deliveryJobId, enqueueDeliveries } from './delivery-jobs.js';
+import { deliveryJobId, enqueueDeliveries, type NotifyDeps } from './delivery-jobs.js';
 
 /**
  * The scheduled safety net of the outbox: every pending delivery gets its queue job back if it has none
@@ -7,7 +6,7 @@ import { deliveryJobId, enqueueDeliveries } from './delivery-jobs.js';
  * running is left alone (same job id); one the queue gave up on while the row stayed pending (the
  * database was down at the last attempt) is marked failed, for an admin to see and retry.
  */
-export async function sweepNotifications(engine: Engine, asOf: Date, pageSize = 500): Promise<{ enqueued: number; failed: number }> {
+export async function sweepNotifications(engine: NotifyDeps, asOf: Date, pageSize = 500): Promise<{ enqueued: number; failed: number }> {
   const queue = engine.queues.notification;
   let enqueued = 0;
   let failed = 0;

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Executor } from '../db/database.js';
 import type { AlertRule } from '../db/schema.js';
-import type { AlertRules } from './notify-config.js';
+import type { AlertRules } from '../notify-config.js';
 
 /** One account doing something no ordinary user does, in one window. */
 export interface Finding {

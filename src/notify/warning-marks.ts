@@ -1,4 +1,4 @@
-import { percentUsed, warningFor, warningLevels, type WarningLevel } from './warning-levels.js';
+import { percentUsed, warningFor, warningLevels, type WarningLevel } from '../accounts/warning-levels.js';
 
 /** What an account remembers of the warnings it was sent (columns of `accounts`). */
 export interface WarningMark {

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from '../log.js';
 import type { LedgerObserver } from '../ledger/run-ledger.js';
-import type { NotifyConfig } from './notify-config.js';
+import type { NotifyConfig } from '../notify-config.js';
 import type { RecordedDelivery } from './outbox.js';
 import { queueCommittedDeliveries } from './delivery-jobs.js';
 import { recordWarnings } from './record-warnings.js';

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { tierOf } from '../catalog/tiers.js';
-import { loadPriceBook } from '../catalog/prices.js';
+import { loadPriceBook } from './price-book.js';
 import type { RuleDefinition } from './rule-definition.js';
 import { bumpPricingVersion } from './rules.js';
 

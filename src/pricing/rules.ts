@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db, Executor, Trx } from '../db/database.js';
 import { EngineError } from '../errors.js';
-import { audit } from '../admin/audit.js';
+import { audit } from '../audit/audit.js';
 import type { RuleDefinition } from './rule-definition.js';
 
 /** Every change to pricing bumps this, in the same transaction, so cached rules know they are stale. */

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Db, Executor } from '../db/database.js';
 import type { Plan } from '../db/schema.js';
 import { EngineError } from '../errors.js';
-import { audit } from '../admin/audit.js';
+import { audit } from '../audit/audit.js';
 import { runLedger, type Ledger } from '../ledger/run-ledger.js';
 import { listPlans } from '../catalog/plans.js';
 import { isoTimestamp } from '../validation.js';

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import type { Db, Executor, Trx } from '../db/database.js';
 import type { Plan } from '../db/schema.js';
-import type { Period } from '../billing/periods.js';
-import { addMonths } from '../billing/periods.js';
+import type { Period } from '../calendar/periods.js';
+import { addMonths } from '../calendar/periods.js';
 import type { AccountBook } from '../ledger/account-book.js';
-import { audit } from '../admin/audit.js';
+import { audit } from '../audit/audit.js';
 
 export const loyaltyTiersSchema = z.strictObject({
   tiers: z

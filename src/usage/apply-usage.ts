@@ -3,7 +3,7 @@ import type { Hold, UsageStatus } from '../db/schema.js';
 import type { LedgerUnit } from '../ledger/run-ledger.js';
 import { closeHold } from '../ledger/holds.js';
 import { releaseDueHolds } from '../ledger/hold-expiry.js';
-import { loadPriceBook, spanOf } from '../catalog/prices.js';
+import { loadPrices } from '../pricing/price-book.js';
 import type { QueuedUsageEvent } from './usage-event.js';
 
 export type RejectionReason =
@@ -50,7 +50,7 @@ export async function applyUsage(unit: LedgerUnit, events: QueuedUsageEvent[]): 
   const fresh = batch.filter((e) => !settled.has(e.idempotencyKey));
 
   const [prices, holds] = await Promise.all([
-    loadPriceBook(trx, fresh.map((e) => e.feature), spanOf(fresh.length ? fresh.map((e) => new Date(e.occurredAt)) : [now])),
+    loadPrices(trx, fresh.map((e) => ({ featureKey: e.feature, at: new Date(e.occurredAt) }))),
     loadHolds(trx, fresh.flatMap((e) => (e.reservationId ? [e.reservationId] : []))),
   ]);
   for (const book of books.values()) book.expireDue(now);

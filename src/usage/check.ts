@@ -1,7 +1,10 @@
-import { preparedQuery, type Db } from '../db/database.js';
+import { sql } from 'kysely';
+import { preparedQuery, statementText, type Db } from '../db/database.js';
+import { priceInForce } from '../catalog/price-in-force.js';
+import { spendableAt } from '../ledger/spendable.js';
 import { runLedger, type Ledger } from '../ledger/run-ledger.js';
 import { placeHold } from '../ledger/holds.js';
-import { loadPriceBook } from '../catalog/prices.js';
+import { loadPriceBook } from '../pricing/price-book.js';
 import type { RuleCache } from '../pricing/rule-cache.js';
 import type { AccountGate } from '../ledger/account-gate.js';
 import { releaseDueHolds } from '../ledger/hold-expiry.js';
@@ -35,34 +38,27 @@ interface CheckRow {
   spendable: number | null;
 }
 
-// Parsed and planned once per connection: this is the hottest query of the engine. Spendable: the
-// balance, less tokens of grants past their expiry, plus tokens of holds past theirs going back to live
-// grants (looked up only while the account holds anything: CASE does not evaluate the branch it skips).
-const CHECK_QUERY = `
+// Parsed and planned once per connection: this is the hottest query of the engine. $1 the account, $2 the
+// feature, $3 the time. A feature without a price in force at $3 is not on sale: its cost reads null.
+const CHECK_QUERY = statementText(sql`
   select (select version from pricing_state where id = 1) as pricing_version,
     f.key is not null as feature_exists, f.enabled,
-    (select p.cost from feature_prices p where p.feature_key = f.key and p.effective_from <= $3
-      order by p.effective_from desc limit 1) as cost,
+    ${priceInForce(sql.ref('f.key'), sql.raw('$3::timestamptz'))} as cost,
     a.user_id is not null as account_exists,
-    a.balance - coalesce((select sum(g.remaining) from grants g
-      where g.user_id = a.user_id and g.remaining > 0 and g.expires_at <= $3), 0)
-    + case when a.held > 0 then coalesce((select sum((al.value->>'tokens')::bigint) from holds h
-        cross join lateral jsonb_array_elements(h.allocations) al
-        join grants g on g.id = (al.value->>'grantId')::bigint
-        where h.user_id = a.user_id and h.status = 'open' and h.expires_at <= $3
-          and (g.expires_at is null or g.expires_at > $3)), 0) else 0 end as spendable
+    ${spendableAt({ userId: sql.ref('a.user_id'), balance: sql.ref('a.balance'), held: sql.ref('a.held') }, sql.raw('$3::timestamptz'))} as spendable
   from (select 1) as one
   left join features f on f.key = $2
-  left join accounts a on a.user_id = $1`;
+  left join accounts a on a.user_id = $1`);
 
 /** Answers from current state in one round trip: the feature's price now and the spendable balance. */
 async function quoteForAccount(db: Db, userId: string, feature: string, now: Date): Promise<CheckRow> {
-  const [row] = await preparedQuery<CheckRow>(db, 'tokens-check-v2', CHECK_QUERY, [userId, feature, now]);
+  const [row] = await preparedQuery<CheckRow>(db, 'tokens-check-v3', CHECK_QUERY, [userId, feature, now]);
   return row!;
 }
 
-function refusal(row: Pick<CheckRow, 'feature_exists' | 'enabled' | 'account_exists'>): CheckReason | undefined {
-  if (!row.feature_exists) return 'unknown_feature';
+/** Why a check is refused before its cost is weighed; a feature with no price in force is unknown. */
+function refusal(row: Pick<CheckRow, 'feature_exists' | 'enabled' | 'account_exists' | 'cost'>): CheckReason | undefined {
+  if (!row.feature_exists || row.cost === null) return 'unknown_feature';
   if (!row.account_exists) return 'account_not_found';
   if (!row.enabled) return 'feature_disabled';
   return undefined;
@@ -84,7 +80,7 @@ export async function checkFeature(ledger: Ledger, req: CheckRequest, now: Date,
     const cost = quote?.cost ?? 0;
     if (book) await releaseDueHolds(trx, [book], now);
     book?.expireDue(now);
-    const reason = refusal({ feature_exists: !!quote, enabled: quote?.enabled ?? false, account_exists: !!book });
+    const reason = refusal({ feature_exists: !!quote, enabled: quote?.enabled ?? false, account_exists: !!book, cost: quote?.baseCost ?? null });
     if (reason || !book) {
       return { allowed: false, cost, balance: book?.balance ?? 0, reason: reason ?? 'account_not_found' };
     }

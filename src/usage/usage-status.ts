@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.js';
-import { loadPriceBook } from '../catalog/prices.js';
+import { loadPriceBook } from '../pricing/price-book.js';
 import { EngineError } from '../errors.js';
 import type { UsageIntake } from './intake.js';
 

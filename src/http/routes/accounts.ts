@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Engine } from '../../engine.js';
 import { createAccount, getAccountView, requireAccount } from '../../accounts/accounts.js';
-import { listLedger } from '../../ledger/ledger-history.js';
+import { listLedger } from '../../accounts/ledger-history.js';
 import { listOpenHolds } from '../../ledger/holds.js';
 import { planIdSchema, userIdSchema } from '../../validation.js';
 import { defineRoute, mountRoute } from '../route-definition.js';

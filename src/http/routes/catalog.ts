@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Engine } from '../../engine.js';
-import { listFeatures } from '../../catalog/features.js';
+import { listFeatures } from '../../pricing/feature-quotes.js';
 import { listPlans, planView } from '../../catalog/plans.js';
 import { defineRoute, mountRoute } from '../route-definition.js';
 import { featureViewSchema, planViewSchema } from '../schemas/catalog.js';

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Engine } from '../../../engine.js';
 import { listAlerts } from '../../../notify/alerts.js';
-import { listReconcileAlerts, reconcileRules, type ReconcileRule } from '../../../notify/reconcile-alerts.js';
+import { listReconcileAlerts, reconcileRules, type ReconcileRule } from '../../../reconcile/reconcile-alerts.js';
 import { userIdSchema } from '../../../validation.js';
 import { defineRoute, mountRoute } from '../../route-definition.js';
 import { isoTime } from '../../schemas/time.js';

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Engine } from '../../../engine.js';
 import { changeFeature } from '../../../catalog/change-feature.js';
 import { grantManually } from '../../../ledger/manual-grant.js';
-import { listAudit } from '../../../admin/audit.js';
+import { listAudit } from '../../../audit/audit.js';
 import { featureKeySchema, isoTimestamp, userIdSchema } from '../../../validation.js';
 import { adminActor } from '../../auth.js';
 import { defineRoute, mountRoute } from '../../route-definition.js';

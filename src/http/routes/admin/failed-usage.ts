@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Engine } from '../../../engine.js';
-import { audit } from '../../../admin/audit.js';
+import { audit } from '../../../audit/audit.js';
 import { adminActor } from '../../auth.js';
 import { defineRoute, mountRoute } from '../../route-definition.js';
 

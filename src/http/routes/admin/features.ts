@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Engine } from '../../../engine.js';
-import { listFeatures } from '../../../catalog/features.js';
+import { listFeatures } from '../../../pricing/feature-quotes.js';
 import { addFeature } from '../../../catalog/add-feature.js';
 import { priceHistory } from '../../../catalog/price-history.js';
 import { featureKeySchema } from '../../../validation.js';

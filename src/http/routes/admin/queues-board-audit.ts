@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Engine } from '../../../engine.js';
 import { EngineError } from '../../../errors.js';
-import { audit, settleAudit } from '../../../admin/audit.js';
+import { audit, settleAudit } from '../../../audit/audit.js';
 import { isScheduledJob } from '../../../jobs/scheduled-jobs.js';
 import { requireAsOfNotInFuture } from '../../../jobs/as-of.js';
 import { notificationJobSchema, queueNames, type QueueName } from '../../../queues.js';

@@ -1,5 +1,5 @@
 import type { Executor } from '../db/database.js';
-import { requireAccount } from '../accounts/accounts.js';
+import { requireAccount } from './accounts.js';
 
 export interface OpenHoldView {
   reservationId: string;

@@ -2,10 +2,10 @@ import { sql } from 'kysely';
 import type { Engine } from '../engine.js';
 import type { Executor, Trx } from '../db/database.js';
 import { liftTimeoutsForTransaction } from '../db/session-timeouts.js';
-import { findViolations, reconcileChecks, subjectOf, type ReconcileCheck, type Violation } from '../ledger/reconcile.js';
-import { transactWithNotifications } from './delivery-jobs.js';
-import { messageId, type Outbox } from './outbox.js';
-import { alertNotification } from './alerts.js';
+import { findViolations, reconcileChecks, subjectOf, type ReconcileCheck, type Violation } from './reconcile.js';
+import { transactWithNotifications } from '../notify/delivery-jobs.js';
+import { messageId, type Outbox } from '../notify/outbox.js';
+import { alertNotification } from '../notify/alerts.js';
 
 export const reconcileRules = reconcileChecks.map((c) => `reconcile:${c}` as const);
 export type ReconcileRule = (typeof reconcileRules)[number];
@@ -107,7 +107,7 @@ async function recordFindings(trx: Trx, outbox: Outbox, violations: Violation[],
 }
 
 /**
- * The `reconcile` job: checks every invariant of the ledger (src/ledger/reconcile.ts) on one snapshot,
+ * The `reconcile` job: checks every invariant of the ledger (src/reconcile/reconcile.ts) on one snapshot,
  * raises an admin alert per new violation, sets the `tokens_reconcile_violations` gauge per check, and
  * returns what it found. It never changes a balance, a grant, a hold or an entry. Runs are serialised
  * (a session advisory lock held from the snapshot to the commit), so two runs cannot both open an episode.

@@ -1,7 +1,7 @@
 import type { Executor } from '../db/database.js';
-import { billingStatus, type BillingStatus } from '../billing/billing-status.js';
-import { paymentHistory, type PaymentView } from '../billing/payments.js';
-import { getAccountView, type AccountView } from './accounts.js';
+import { billingStatus, type BillingStatus } from './billing-status.js';
+import { paymentHistory, type PaymentView } from './payments.js';
+import { getAccountView, type AccountView } from '../accounts/accounts.js';
 
 export interface AccountOverview extends AccountView {
   createdAt: string;

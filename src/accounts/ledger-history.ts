@@ -1,7 +1,7 @@
 import type { Executor } from '../db/database.js';
 import type { LedgerKind } from '../db/schema.js';
 import { EngineError } from '../errors.js';
-import { requireAccount } from '../accounts/accounts.js';
+import { requireAccount } from './accounts.js';
 
 export interface LedgerEntryView {
   id: number;

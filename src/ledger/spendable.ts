@@ -1,0 +1,48 @@
+import { sql, type Expression, type RawBuilder } from 'kysely';
+
+/** The columns of an account row the rules read, as SQL expressions (`sql.ref('a.balance')`). */
+export interface AccountColumns {
+  userId: Expression<string>;
+  balance: Expression<number>;
+  held: Expression<number>;
+}
+
+/**
+ * What an account can spend at `at`, for a reader that does not lock it (the plain check, the account
+ * view, the admin search): the balance as last written, less the tokens of grants past their expiry
+ * that no transaction has taken out yet, plus the tokens of holds past theirs that go back to grants
+ * still live. A transaction that locks the account applies the same rule instead of reading it
+ * (releaseDueHolds, then AccountBook.expireDue); test/properties/checks-agree.test.ts holds the two to
+ * the same answer. The one definition of the rule:
+ *
+ *   a.balance
+ *   - coalesce((select sum(g.remaining) from grants g
+ *       where g.user_id = a.user_id and g.remaining > 0 and g.expires_at <= at), 0)
+ *   + case when a.held > 0 then coalesce((select sum((al.value->>'tokens')::bigint) from holds h
+ *       cross join lateral jsonb_array_elements(h.allocations) al
+ *       join grants g on g.id = (al.value->>'grantId')::bigint
+ *       where h.user_id = a.user_id and h.status = 'open' and h.expires_at <= at
+ *         and (g.expires_at is null or g.expires_at > at)), 0) else 0 end
+ *
+ * The holds are looked up only while the account holds anything (CASE skips the other branch).
+ */
+export function spendableAt(a: AccountColumns, at: Expression<Date> | Date): RawBuilder<number> {
+  return sql<number>`(${a.balance} - coalesce((select sum(g.remaining) from grants g
+      where g.user_id = ${a.userId} and g.remaining > 0 and g.expires_at <= ${at}), 0)
+    + case when ${a.held} > 0 then coalesce((select sum((al.value->>'tokens')::bigint) from holds h
+        cross join lateral jsonb_array_elements(h.allocations) al
+        join grants g on g.id = (al.value->>'grantId')::bigint
+        where h.user_id = ${a.userId} and h.status = 'open' and h.expires_at <= ${at}
+          and (g.expires_at is null or g.expires_at > ${at})), 0) else 0 end)`;
+}
+
+/** What an account holds at `at`: its open holds less those past their time (their tokens are back). */
+export function heldAt(a: AccountColumns, at: Expression<Date> | Date): RawBuilder<number> {
+  return sql<number>`(${a.held} - case when ${a.held} > 0 then coalesce((select sum(h.cost) from holds h
+      where h.user_id = ${a.userId} and h.status = 'open' and h.expires_at <= ${at}), 0) else 0 end)`;
+}
+
+/** The rule in memory, for the locked path: a grant is spent out at its expiry instant, not after it. */
+export function isExpiredAt(expiresAt: Date | null, at: Date): boolean {
+  return expiresAt !== null && expiresAt.getTime() <= at.getTime();
+}
