@@ -69,14 +69,15 @@ export class UsageBatcher {
     // Counted once the jobs are in, without waiting for the reply: a count that ran ahead of its jobs
     // could be reset while the queue looked idle, and lost; one that lags behind is at worst briefly high.
     const { backlog, replication } = this.opts;
+    // A failed WAIT fails the flush's requests (503) although their jobs are in: sent again, applied once.
     const added = this.queue
       .addBulk(jobs)
       .then(() => backlog.added(buffer.events.length))
       .then(() => replication?.confirm())
       .then(
-      () => buffer.waiters.forEach((done) => done()),
-      (error: unknown) => buffer.waiters.forEach((done) => done(error)),
-    );
+        () => buffer.waiters.forEach((done) => done()),
+        (error: unknown) => buffer.waiters.forEach((done) => done(error)),
+      );
     this.inFlight.add(added);
     void added.finally(() => this.inFlight.delete(added));
     return added;
