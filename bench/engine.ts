@@ -4,12 +4,14 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { loadConfig, type Config } from '../src/config.js';
+import { createRedis } from '../src/redis.js';
 import { bullmqConnection, type Isolation } from './isolation.js';
 import { hasRole, SPLIT, type EngineRole, type Topology } from './topology.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-export const API_KEY = 'bench-api-key';
-export const ADMIN_KEY = 'bench-admin-key';
+// Production settings (NODE_ENV=production) require keys of at least 32 characters.
+export const API_KEY = 'bench-api-key-padded-to-32-characters';
+export const ADMIN_KEY = 'bench-admin-key-padded-to-32-characters';
 
 export interface RunningProcess extends EngineRole {
   pid: number;
@@ -104,6 +106,7 @@ export async function startEngine(iso: Isolation, topology: Topology = SPLIT): P
     TOKENS_TEST_CLOCK: 'off',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'error',
+    ...iso.env,
   };
   const config = loadConfig({ ...process.env, ...env });
   const ports = new Map<EngineRole, number>();
@@ -149,7 +152,8 @@ export async function startEngine(iso: Isolation, topology: Topology = SPLIT): P
     await Promise.all(rest.map(launch));
 
     const workerProcesses = topology.processes.filter((p) => hasRole(p, 'workers')).length;
-    const usage = new Queue('usage', { connection: bullmqConnection(iso), prefix: iso.prefix });
+    const cluster = config.redisClusterNodes ? createRedis(config, 'blocking') : undefined;
+    const usage = new Queue('usage', { connection: cluster ?? bullmqConnection(iso), prefix: config.queuePrefix });
     try {
       await until('workers', procs[0]!, async () => {
         const dead = procs.find((p) => p.child.exitCode !== null);
@@ -159,6 +163,7 @@ export async function startEngine(iso: Isolation, topology: Topology = SPLIT): P
       });
     } finally {
       await usage.close();
+      cluster?.disconnect();
     }
   } catch (error) {
     await stop();

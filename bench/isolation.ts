@@ -12,6 +12,8 @@ export interface Isolation {
   redisUrl: string;
   /** BullMQ prefix; every Redis key the run makes (engine and ceiling queue) lives under `${prefix}:`. */
   prefix: string;
+  /** More engine settings (a run on a Redis Cluster: REDIS_CLUSTER_NODES, TOKENS_REDIS_WAIT_REPLICAS). */
+  env?: Record<string, string>;
 }
 
 /** A throwaway database and Redis prefix of this run's own (the engine creates the database at start). */

@@ -14,8 +14,8 @@ export const tidyOpenSessions = () => Promise.all([...open].map((tidy) => tidy()
  * Runs `fn` against the engine laid out as `topology`, on a database and Redis prefix of its own, and
  * always stops the processes, shows what they logged and cleans up afterwards.
  */
-export async function withEngine<T>(topology: Topology, fn: (engine: BenchEngine, iso: Isolation) => Promise<T>): Promise<T> {
-  const iso = isolation();
+export async function withEngine<T>(topology: Topology, fn: (engine: BenchEngine, iso: Isolation) => Promise<T>, opts: { iso?: Pick<Isolation, 'env'> } = {}): Promise<T> {
+  const iso = { ...isolation(), ...opts.iso };
   let engine: BenchEngine | undefined;
   let tidied: Promise<void> | undefined;
   const tidy = () =>

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 
 /** Every billing decision asks this for the time, so tests (and operators with a test clock) can move it. */
 export interface Clock {
@@ -16,7 +16,7 @@ export const systemClock: Clock = {
  */
 export class SharedTestClock implements Clock {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
   ) {}
 

@@ -21,6 +21,24 @@ function isTimeZone(tz: string): boolean {
   }
 }
 
+/** `host:port,host:port,...`: the seed nodes of a Redis Cluster (ioredis discovers the rest). */
+const clusterNodes = z
+  .string()
+  .optional()
+  .transform((value) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean))
+  .pipe(
+    z.array(
+      z
+        .string()
+        .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'each node must be host:port, such as 10.0.0.5:6379')
+        .transform((node) => {
+          const at = node.lastIndexOf(':');
+          return { host: node.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(node.slice(at + 1)) };
+        })
+        .refine((n) => n.port > 0 && n.port <= 65535, 'the port must lie in 1-65535'),
+    ),
+  );
+
 const onOff = z.enum(['on', 'off']).default('off').transform((v) => v === 'on');
 
 const milliseconds = (fallback: number) => z.coerce.number().int().min(100).max(3_600_000).default(fallback);
@@ -32,6 +50,9 @@ export const configSchema = z.object({
   NODE_ENV: z.string().default('development'),
   DATABASE_URL: z.url().default('postgres://127.0.0.1:5432/tokens'),
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  REDIS_CLUSTER_NODES: clusterNodes,
+  TOKENS_REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(16).optional(),
+  TOKENS_REDIS_WAIT_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(500),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
   TOKENS_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
@@ -92,6 +113,18 @@ export type Config = {
   production: boolean;
   databaseUrl: string;
   redisUrl: string;
+  /**
+   * The seed nodes of the Redis Cluster every Redis key lives on (REDIS_CLUSTER_NODES); none: the single
+   * Redis of redisUrl. On a cluster, redisUrl lends only its user, password and TLS to the nodes.
+   */
+  redisClusterNodes: Array<{ host: string; port: number }> | undefined;
+  /**
+   * Replicas that must hold an accepted usage event (or a fired schedule) before the engine answers for
+   * it (Redis WAIT on the queues' master); 0: none. Default 1 on a cluster, 0 on a single Redis.
+   */
+  redisWaitReplicas: number;
+  /** How long a WAIT may take before the request answers 503 (the write may not survive a failover). */
+  redisWaitTimeoutMs: number;
   port: number;
   host: string;
   /** A process without the api role serves /health and /metrics here; none when unset. */
@@ -100,7 +133,13 @@ export type Config = {
   adminKeys: string[];
   roles: Array<'api' | 'workers' | 'scheduler'>;
   testClock: boolean;
+  /**
+   * BullMQ's prefix. On a cluster it is TOKENS_QUEUE_PREFIX as a hash tag (`{tokens}`), so every key of
+   * every queue, and the backlog counter that a script reads with them, lie in one slot.
+   */
   queuePrefix: string;
+  /** The prefix of the engine's other Redis keys (TOKENS_QUEUE_PREFIX as given): spread over the slots. */
+  keyPrefix: string;
   usageConcurrency: number;
   /** Usage jobs a workers process holds at once; they are merged into at most usageConcurrency transactions. */
   usagePrefetch: number;
@@ -156,6 +195,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     production: e.NODE_ENV === 'production',
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES.length > 0 ? e.REDIS_CLUSTER_NODES : undefined,
+    redisWaitReplicas: e.TOKENS_REDIS_WAIT_REPLICAS ?? (e.REDIS_CLUSTER_NODES.length > 0 ? 1 : 0),
+    redisWaitTimeoutMs: e.TOKENS_REDIS_WAIT_TIMEOUT_MS,
     port: e.PORT,
     host: e.HOST,
     metricsPort: e.TOKENS_METRICS_PORT,
@@ -163,7 +205,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminKeys: e.TOKENS_ADMIN_KEYS,
     roles: e.TOKENS_ROLES,
     testClock: e.TOKENS_TEST_CLOCK,
-    queuePrefix: e.TOKENS_QUEUE_PREFIX,
+    queuePrefix: e.REDIS_CLUSTER_NODES.length > 0 ? `{${e.TOKENS_QUEUE_PREFIX}}` : e.TOKENS_QUEUE_PREFIX,
+    keyPrefix: e.TOKENS_QUEUE_PREFIX,
     usageConcurrency: e.TOKENS_USAGE_CONCURRENCY,
     usagePrefetch: Math.max(e.TOKENS_USAGE_PREFETCH, e.TOKENS_USAGE_CONCURRENCY),
     usageShards: e.TOKENS_USAGE_SHARDS,

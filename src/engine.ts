@@ -1,9 +1,9 @@
 import { once } from 'node:events';
-import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { createDb, type Db } from './db/database.js';
-import { createRedis, redisOptionsFromUrl } from './redis.js';
+import { createRedis, redisOptionsFromUrl, type RedisClient } from './redis.js';
+import { ReplicatedWrites } from './redis-replication.js';
 import { createQueues, closeQueues, type Queues } from './queues.js';
 import { SharedTestClock, systemClock, type Clock } from './clock.js';
 import { FeatureDirectory } from './catalog/features.js';
@@ -17,6 +17,7 @@ import type { Ledger } from './ledger/run-ledger.js';
 import { warningObserver } from './notify/warning-observer.js';
 import type { ConnectionOptions } from 'bullmq';
 import { closeWithin } from './shutdown-deadline.js';
+import { Cluster } from 'ioredis';
 
 /** Everything a role needs, built once from the configuration and passed down (no singletons). */
 export interface Engine {
@@ -29,10 +30,12 @@ export interface Engine {
   healthDb: Db;
   /** One locking transaction per account at a time in this process (src/ledger/account-gate.ts). */
   accountGate: AccountGate;
-  /** Fails fast while Redis is down: for request paths and producers. */
-  redis: Redis;
-  /** For BullMQ workers, which open their own reconnecting connections. */
+  /** Fails fast while Redis is down: for request paths and producers. A Cluster with REDIS_CLUSTER_NODES. */
+  redis: RedisClient;
+  /** For BullMQ workers, which open their own reconnecting connections (on a cluster, duplicates of one). */
   workerConnection: ConnectionOptions;
+  /** WAITs for replicas before the engine answers for a queued write (TOKENS_REDIS_WAIT_REPLICAS). */
+  replication: ReplicatedWrites;
   queues: Queues;
   clock: Clock;
   testClock: SharedTestClock | null;
@@ -53,17 +56,23 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
     statementTimeoutMs: config.pgStatementTimeoutMs,
   });
   const healthDb = createDb(config.databaseUrl, { max: 1, connectionTimeoutMs: 2000, statementTimeoutMs: 2000 });
-  const redis = createRedis(config.redisUrl, 'failFast', { connectionName: 'tokens-api' });
+  const redis = createRedis(config, 'failFast', { connectionName: 'tokens-api' });
   redis.on('error', (error: Error) => log.warn({ err: error.message }, 'redis connection error'));
   // A fail-fast connection refuses commands until it is ready; BullMQ's queues check the server at once.
   await once(redis, 'ready');
   const queues = createQueues(redis, config.queuePrefix);
-  const testClock = config.testClock ? new SharedTestClock(redis, `${config.queuePrefix}:test-clock`) : null;
+  const testClock = config.testClock ? new SharedTestClock(redis, `${config.keyPrefix}:test-clock`) : null;
   const clock = testClock ?? systemClock;
   const features = new FeatureDirectory(db);
   const backlog = new UsageBacklog(redis, queues.usage, { prefix: config.queuePrefix, limit: config.usageMaxBacklog });
   if (config.roles.includes('api')) backlog.start();
+  const replication = new ReplicatedWrites(redis, {
+    replicas: config.redisWaitReplicas,
+    timeoutMs: config.redisWaitTimeoutMs,
+    slotKey: `${config.queuePrefix}:usage:id`,
+  });
   const batcher = new UsageBatcher(queues.usage, {
+    replication,
     shards: config.usageShards,
     maxEvents: config.batchMaxEvents,
     maxWaitMs: config.batchMaxWaitMs,
@@ -76,7 +85,7 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
     features,
     clock,
     backlog,
-    keyPrefix: config.queuePrefix,
+    keyPrefix: config.keyPrefix,
     idempotencyTtlSeconds: config.idempotencyTtlSeconds,
     maxAgeDays: config.usageMaxAgeDays,
   });
@@ -88,7 +97,11 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
     healthDb,
     accountGate: new AccountGate(config.busyAccountWaitMs),
     redis,
-    workerConnection: { ...redisOptionsFromUrl(config.redisUrl), maxRetriesPerRequest: null } as ConnectionOptions,
+    workerConnection: config.redisClusterNodes
+      ? // BullMQ duplicates it for each worker's blocking connection; connected when a worker first needs it.
+        createRedis(config, 'blocking', { connectionName: 'tokens-workers', lazyConnect: true })
+      : ({ ...redisOptionsFromUrl(config.redisUrl), maxRetriesPerRequest: null } as ConnectionOptions),
+    replication,
     queues,
     clock,
     testClock,
@@ -108,6 +121,8 @@ export async function closeEngine(engine: Engine): Promise<void> {
   const queuesClosed = await closeWithin(closeQueues(engine.queues), engine.config.shutdownTimeoutMs, () => {});
   if (!queuesClosed) engine.log.warn('queue connections did not close in time; dropping them');
   engine.redis.disconnect();
+  // A cluster client the workers shared is the engine's to close (BullMQ closes only its duplicates).
+  if (engine.workerConnection instanceof Cluster) engine.workerConnection.disconnect();
   await engine.db.destroy();
   await engine.healthDb.destroy();
 }

@@ -17,6 +17,8 @@ export interface UsageProducer {
 export interface ProducerOptions {
   databaseUrl?: string;
   redisUrl?: string;
+  /** `host:port,...` of a Redis Cluster (REDIS_CLUSTER_NODES), instead of redisUrl. */
+  redisClusterNodes?: string;
   queuePrefix?: string;
 }
 
@@ -29,6 +31,7 @@ export async function createUsageProducer(options: ProducerOptions = {}): Promis
     ...process.env,
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
+    ...(options.redisClusterNodes ? { REDIS_CLUSTER_NODES: options.redisClusterNodes } : {}),
     ...(options.queuePrefix ? { TOKENS_QUEUE_PREFIX: options.queuePrefix } : {}),
     TOKENS_ROLES: 'api',
   });

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { Redis } from 'ioredis';
+import { createRedis, isCluster, type RedisClient } from './redis.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { ensureDatabase } from './db/ensure-database.js';
@@ -34,25 +34,38 @@ export async function checkPostgres(config: Config): Promise<void> {
 }
 
 export async function checkRedis(config: Config, log: Logger): Promise<void> {
-  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
+  const redis = createRedis(config, 'failFast', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
   redis.on('error', () => {});
+  const nodes = config.redisClusterNodes?.map((n) => `${n.host}:${n.port}`).join(', ');
   try {
     await redis.connect();
     await redis.ping();
+    if (isCluster(redis)) await requireClusterOk(redis);
     await warnAboutRedisSettings(redis, log);
   } catch (error) {
     throw new StartupError(
-      `Redis is not reachable at ${where(config.redisUrl)} (${(error as Error).message}).\n` +
-        `  Start it (redis-server --daemonize yes --port 6379 --appendonly yes --maxmemory-policy noeviction)\n` +
-        `  or point REDIS_URL at a running server.`,
+      nodes
+        ? `The Redis Cluster is not usable at ${nodes} (${(error as Error).message}).\n` +
+            `  Check that its nodes run with cluster-enabled yes and that CLUSTER INFO says cluster_state:ok,\n` +
+            `  or point REDIS_CLUSTER_NODES at nodes of a running cluster.`
+        : `Redis is not reachable at ${where(config.redisUrl)} (${(error as Error).message}).\n` +
+            `  Start it (redis-server --daemonize yes --port 6379 --appendonly yes --maxmemory-policy noeviction)\n` +
+            `  or point REDIS_URL at a running server.`,
     );
   } finally {
     redis.disconnect();
   }
 }
 
+/** A cluster that lacks slots or a master for some of them answers CLUSTERDOWN to their keys. */
+async function requireClusterOk(redis: RedisClient): Promise<void> {
+  const info = String(await redis.cluster('INFO'));
+  const state = /cluster_state:(\w+)/.exec(info)?.[1];
+  if (state !== 'ok') throw new Error(`cluster_state is ${state ?? 'unknown'}`);
+}
+
 /** Queued jobs live in Redis until applied: evicting or forgetting them on restart would lose usage. */
-async function warnAboutRedisSettings(redis: Redis, log: Logger): Promise<void> {
+async function warnAboutRedisSettings(redis: RedisClient, log: Logger): Promise<void> {
   try {
     const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as [string, string];
     const [, aof] = (await redis.config('GET', 'appendonly')) as [string, string];

@@ -19,7 +19,7 @@ import { LedgerInvariantViolated } from '../src/ledger/ledger-invariant.js';
  * the worker cannot apply is settled `rejected` (`invalid_event`) on its own; the rest of its job goes on.
  */
 export function startUsageWorker(engine: Engine): Worker {
-  const feed = new LiveFeedPublisher(engine.redis, engine.config.queuePrefix, engine.log);
+  const feed = new LiveFeedPublisher(engine.redis, engine.config.keyPrefix, engine.log);
   const reject = async (event: Partial<UnapplicableEvent>, error: unknown): Promise<UsageOutcome> => {
     if (error instanceof LedgerInvariantViolated) {
       reportLedgerInvariant(engine, 'usage', error, { idempotencyKey: event.idempotencyKey, userId: event.userId });

@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import type { Engine } from '../engine.js';
-import { frameworkErrors, installErrorHandling, redisUsable } from './errors.js';
+import { frameworkErrors, installErrorHandling } from './errors.js';
 import { installJsonBodyParser, refuseUnstorableUrlText } from './request-input.js';
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../usage/usage-event.js';
 import { requireKey } from './auth.js';
@@ -34,6 +34,7 @@ import { adminStripePayloadRoutes } from './routes/admin/stripe-payload.js';
 import { adminLiveRoutes } from './routes/admin/live.js';
 import { docsRoutes } from './routes/docs.js';
 import { openApiDocument } from './openapi.js';
+import { redisSettled } from '../redis.js';
 
 // A path segment may carry any key POST /v1/usage accepts, percent-encoded: up to 9 characters (three
 // UTF-8 bytes) for each of its UTF-16 code units.
@@ -53,7 +54,7 @@ function baseOptions(engine: Engine, role: string) {
 }
 
 function installInputHandling(app: FastifyInstance, engine: Engine): void {
-  installErrorHandling(app, { redisReady: () => redisUsable(engine.redis) });
+  installErrorHandling(app, { redisReady: () => redisSettled(engine.redis) });
   installJsonBodyParser(app);
   app.addHook('preValidation', refuseUnstorableUrlText);
 }

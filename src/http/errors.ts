@@ -64,16 +64,11 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown, what = 're
 const redisRefusals = new Set(['OOM', 'LOADING', 'READONLY', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN']);
 
 export interface DependencyState {
-  /** Whether the process's Redis connection is up: ioredis fails commands on a lost one with plain errors. */
+  /**
+   * Whether the process's Redis connection is up (and, on a cluster, no node failed in the last seconds):
+   * ioredis fails commands on a lost connection, or to a master that just died, with plain errors.
+   */
   redisReady(): boolean;
-}
-
-/**
- * Whether commands can reach this Redis connection. A socket that has just closed fails commands
- * ("Stream isn't writeable") before ioredis' status leaves 'ready', so both are asked.
- */
-export function redisUsable(redis: { status: string; stream?: { writable: boolean } }): boolean {
-  return redis.status === 'ready' && redis.stream?.writable !== false;
 }
 
 /**
@@ -87,7 +82,7 @@ export function asDependencyError(error: unknown, state?: DependencyState): Depe
     return redisRefusals.has(String((error as Error).message).split(' ')[0]!) ? new DependencyUnavailable('redis', error) : undefined;
   }
   const e = error as { name?: string; errors?: unknown[] } | null;
-  if (e?.name === 'MaxRetriesPerRequestError') return new DependencyUnavailable('redis', error);
+  if (e?.name === 'MaxRetriesPerRequestError' || e?.name === 'ClusterAllFailedError') return new DependencyUnavailable('redis', error);
   if (Array.isArray(e?.errors) && e.errors.length > 0) return asDependencyError(e.errors[0], state);
   if (state && !state.redisReady() && error instanceof Error && !(error instanceof pg.DatabaseError)) {
     return new DependencyUnavailable('redis', error);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import type { Logger } from '../log.js';
 import type { QueuedUsageEvent } from '../usage/usage-event.js';
 import type { UsageOutcome } from '../usage/apply-usage.js';
@@ -79,7 +79,7 @@ export class LiveFeedPublisher {
   private lastWarning = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     private readonly log: Logger,
   ) {
@@ -138,14 +138,14 @@ export class LiveFeedHub {
   private readonly key: string;
   private readonly listeners = new Set<Listener>();
   private loop: Promise<void> | undefined;
-  private reader: Redis | undefined;
+  private reader: RedisClient | undefined;
   private readFrom = '0-0';
   private closed = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     /** Opens the reader's own connection: XREAD BLOCK holds it while it waits. */
-    private readonly openReader: () => Redis,
+    private readonly openReader: () => RedisClient,
     prefix: string,
     private readonly log: Logger,
   ) {

@@ -58,12 +58,15 @@ export function createScheduler(engine: Engine, jobs: Record<string, ScheduledJo
   };
 
   const fire = async (name: string, slot: string): Promise<FiredRun | undefined> => {
-    const key = `${engine.config.queuePrefix}:schedule:${name}`;
+    const key = `${engine.config.keyPrefix}:schedule:${name}`;
     const previous = (await engine.redis.eval(claimRun, 1, key, slot)) as string | null;
     if (previous === null) return undefined; // fired already, by this scheduler or another
     const jobId = `${name}-${slot.replaceAll(':', '')}`;
     try {
       await engine.queues.scheduled.add(name, { name }, { jobId, attempts: scheduledJobAttempts });
+      // A run whose job a failover could still lose is given back: the next tick fires it again, and
+      // the job id makes a second add of a job that did survive a no-op.
+      await engine.replication.confirm();
     } catch (error) {
       await engine.redis.eval(releaseRun, 1, key, slot, previous).catch(() => undefined);
       throw error;
@@ -121,5 +124,6 @@ export function startScheduler(engine: Engine, jobs?: Record<string, ScheduledJo
 export async function enqueueScheduledJob(engine: Engine, name: string, asOf?: Date): Promise<string> {
   if (asOf) requireAsOfNotInFuture(asOf, await engine.clock.now());
   const job = await engine.queues.scheduled.add(name, { name, ...(asOf ? { asOf: asOf.toISOString() } : {}) }, { attempts: scheduledJobAttempts });
+  await engine.replication.confirm();
   return job.id!;
 }

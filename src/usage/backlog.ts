@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import { EngineError } from '../errors.js';
 
 // Resets the count when nothing is pending: whatever a crash or a removed job left it at, it is exact
@@ -22,7 +22,8 @@ const RETRY_AFTER_SECONDS = 5;
  * flush's events to once their jobs are in, and workers take settled jobs' events from. Each API
  * process re-reads it once a second in the background, so refusing costs a request no round trip. Any
  * drift (a process that died between its jobs and its count, a job removed by hand) is undone the next
- * time the queue is empty.
+ * time the queue is empty. The counter's key carries the queues' prefix: on a cluster, its hash tag puts
+ * it in the slot of the queue keys the reset script reads with it.
  */
 export class UsageBacklog {
   private figure = 0;
@@ -30,12 +31,13 @@ export class UsageBacklog {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly queue: Queue,
     private readonly opts: { prefix: string; limit: number; refreshMs?: number },
   ) {
     this.key = `${opts.prefix}:usage-backlog`;
-    if (!('resetUsageBacklogWhenIdle' in redis)) redis.defineCommand('resetUsageBacklogWhenIdle', { lua: resetWhenIdleScript });
+    // A fixed number of keys: ioredis then knows which arguments are keys (a cluster routes by them).
+    if (!('resetUsageBacklogWhenIdle' in redis)) redis.defineCommand('resetUsageBacklogWhenIdle', { numberOfKeys: 7, lua: resetWhenIdleScript });
   }
 
   /** The figure last read: usage events waiting to be applied. */
@@ -68,7 +70,7 @@ export class UsageBacklog {
   async refresh(): Promise<number> {
     const k = this.queue.keys;
     const keys = [this.key, k.wait!, k.active!, k.paused!, k.delayed!, k.prioritized!, k['waiting-children']!];
-    const value = await (this.redis as unknown as { resetUsageBacklogWhenIdle(n: number, ...keys: string[]): Promise<string> }).resetUsageBacklogWhenIdle(keys.length, ...keys);
+    const value = await (this.redis as unknown as { resetUsageBacklogWhenIdle(...keys: string[]): Promise<string> }).resetUsageBacklogWhenIdle(...keys);
     this.figure = Math.max(0, Number(value) || 0);
     return this.figure;
   }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { QueuedUsageEvent } from './usage-event.js';
 import type { UsageBacklog } from './backlog.js';
+import type { ReplicatedWrites } from '../redis-replication.js';
 
 interface ShardBuffer {
   events: QueuedUsageEvent[];
@@ -14,7 +15,8 @@ interface ShardBuffer {
  * account, so jobs of different shards touch disjoint accounts and never wait on each other's locks:
  * one hot account serialises only its own shard. A shard is flushed when it holds a full job (so spread
  * traffic still makes full jobs) or when the wait is over. A caller's promise resolves once all its
- * events are in Redis, never before.
+ * events are in Redis, never before, and, where replicas are asked for, once replicas hold them (one
+ * WAIT per flushed shard, shared by every request in it).
  */
 export class UsageBatcher {
   private shards = new Map<number, ShardBuffer>();
@@ -23,7 +25,7 @@ export class UsageBatcher {
 
   constructor(
     private readonly queue: Queue,
-    private readonly opts: { shards: number; maxEvents: number; maxWaitMs: number; backlog: UsageBacklog },
+    private readonly opts: { shards: number; maxEvents: number; maxWaitMs: number; backlog: UsageBacklog; replication?: ReplicatedWrites },
   ) {}
 
   add(events: QueuedUsageEvent[]): Promise<void> {
@@ -66,14 +68,16 @@ export class UsageBatcher {
     }
     // Counted once the jobs are in, without waiting for the reply: a count that ran ahead of its jobs
     // could be reset while the queue looked idle, and lost; one that lags behind is at worst briefly high.
-    const { backlog } = this.opts;
-    const added = this.queue.addBulk(jobs).then(
-      () => {
-        backlog.added(buffer.events.length);
-        buffer.waiters.forEach((done) => done());
-      },
-      (error: unknown) => buffer.waiters.forEach((done) => done(error)),
-    );
+    const { backlog, replication } = this.opts;
+    // A failed WAIT fails the flush's requests (503) although their jobs are in: sent again, applied once.
+    const added = this.queue
+      .addBulk(jobs)
+      .then(() => backlog.added(buffer.events.length))
+      .then(() => replication?.confirm())
+      .then(
+        () => buffer.waiters.forEach((done) => done()),
+        (error: unknown) => buffer.waiters.forEach((done) => done(error)),
+      );
     this.inFlight.add(added);
     void added.finally(() => this.inFlight.delete(added));
     return added;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { eachKey, type RedisClient } from '../redis.js';
 import { preparedQuery, type Db } from '../db/database.js';
 import type { UsageStatus } from '../db/schema.js';
 import type { Clock } from '../clock.js';
@@ -40,7 +40,7 @@ export class UsageIntake {
   constructor(
     private readonly deps: {
       db: Db;
-      redis: Redis;
+      redis: RedisClient;
       batcher: UsageBatcher;
       features: FeatureDirectory;
       clock: Clock;
@@ -140,15 +140,13 @@ export class UsageIntake {
    */
   private async claim(events: UsageEvent[], now: Date): Promise<QueuedUsageEvent[]> {
     if (events.length === 0) return [];
-    const redis = this.deps.redis as Redis & { claimUsageKey(key: string, value: string, ttl: number): Promise<string | null> };
-    const pipeline = redis.pipeline();
-    const records = events.map((e) => {
-      const record: InFlightRecord = { hash: payloadHash(e), occurredAt: e.occurredAt ? new Date(e.occurredAt) : now, feature: e.feature, userId: e.userId };
-      // Queued on the pipeline (typed as the client for its custom command); exec() returns the results.
-      void (pipeline as unknown as typeof redis).claimUsageKey(this.redisKey(e.idempotencyKey), encodeRecord(record), this.deps.idempotencyTtlSeconds);
-      return record;
-    });
-    const results = (await pipeline.exec()) ?? [];
+    type Claiming = { claimUsageKey(key: string, value: string, ttl: number): Promise<string | null> };
+    const records = events.map((e): InFlightRecord => ({ hash: payloadHash(e), occurredAt: e.occurredAt ? new Date(e.occurredAt) : now, feature: e.feature, userId: e.userId }));
+    // The keys lie in many slots (of many masters, on a cluster): one claim each, sent together.
+    const results = await eachKey<Claiming>(
+      this.deps.redis,
+      events.map((e, i) => (c) => c.claimUsageKey(this.redisKey(e.idempotencyKey), encodeRecord(records[i]!), this.deps.idempotencyTtlSeconds)),
+    );
     const conflicts: string[] = [];
     const newlyClaimed: string[] = [];
     const queued = events.map((e, i) => {
@@ -165,7 +163,7 @@ export class UsageIntake {
       return toQueued(e, { ...ours, occurredAt: found.occurredAt });
     });
     if (conflicts.length > 0) {
-      if (newlyClaimed.length > 0) await redis.del(...newlyClaimed.map((k) => this.redisKey(k)));
+      await eachKey<RedisClient>(this.deps.redis, newlyClaimed.map((k) => (c) => c.del(this.redisKey(k))));
       throw conflictError(conflicts);
     }
     return queued;
@@ -179,12 +177,10 @@ export class UsageIntake {
     return { feature, occurredAt, userId };
   }
 
-  /** Settled keys need their records only a little longer (SETTLED_RECORD_TTL_SECONDS); one pipeline, not awaited. */
+  /** Settled keys need their records only a little longer (SETTLED_RECORD_TTL_SECONDS); sent together, not awaited. */
   forgetSettled(idempotencyKeys: string[]): void {
     if (idempotencyKeys.length === 0) return;
-    const pipeline = this.deps.redis.pipeline();
-    for (const key of idempotencyKeys) pipeline.expire(this.redisKey(key), SETTLED_RECORD_TTL_SECONDS);
-    pipeline.exec().catch(() => undefined);
+    eachKey<RedisClient>(this.deps.redis, idempotencyKeys.map((key) => (c) => c.expire(this.redisKey(key), SETTLED_RECORD_TTL_SECONDS))).catch(() => undefined);
   }
 }
 

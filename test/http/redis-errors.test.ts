@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DependencyUnavailable } from '../../src/errors.js';
-import { asDependencyError, redisUsable } from '../../src/http/errors.js';
+import { asDependencyError } from '../../src/http/errors.js';
+import { redisSettled } from '../../src/redis.js';
 import { REDIS } from '../support/engine.js';
 
 describe('a Redis connection whose socket has just closed', () => {
@@ -24,6 +25,6 @@ describe('a Redis connection whose socket has just closed', () => {
     );
 
     expect(failure).toBeInstanceOf(Error);
-    expect(asDependencyError(failure, { redisReady: () => redisUsable(client) })).toBeInstanceOf(DependencyUnavailable);
+    expect(asDependencyError(failure, { redisReady: () => redisSettled(client) })).toBeInstanceOf(DependencyUnavailable);
   });
 });

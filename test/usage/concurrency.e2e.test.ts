@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenEngine } from '@token-engine/client';
-import { ADMIN_KEY, API_KEY, call, cleanup, isolation, waitFor } from '../support/engine.js';
+import { ADMIN_KEY, API_KEY, call, cleanup, isolation } from '../support/engine.js';
 import { spawnEngine, type EngineProcess } from '../support/processes.js';
+import { threeHundredUsesOfAHundredTokens } from '../support/overspend.js';
 
 describe('no overspend under concurrency: two API processes, two worker processes', () => {
   const iso = isolation();
@@ -30,20 +31,7 @@ describe('no overspend under concurrency: two API processes, two worker processe
   });
 
   it('300 simultaneous 3-token uses against 100 tokens: exactly 33 applied, balance 1', async () => {
-    expect(await client(0).createAccount('hot', { plan: 'monthly_pro' })).toMatchObject({ balance: 100 });
-    const answers = await Promise.all(
-      Array.from({ length: 300 }, (_, i) => client(i).recordUsage({ userId: 'hot', feature: 'resume_upload', idempotencyKey: `use-${i}` })),
-    );
-    expect(answers.filter((a) => a.status !== 'queued')).toEqual([]);
-    const statuses = await waitFor(async () => {
-      const all = await Promise.all(Array.from({ length: 300 }, (_, i) => client(i).usageStatus(`use-${i}`)));
-      return all.every((s) => s.status !== 'queued') ? all : undefined;
-    }, 'all 300 uses to settle', 30_000);
-    expect(statuses.filter((s) => s.status === 'applied')).toHaveLength(33);
-    expect(statuses.filter((s) => s.status === 'rejected' && s.reason === 'insufficient_tokens')).toHaveLength(267);
-    expect(await client(1).account('hot')).toMatchObject({ balance: 1, held: 0, usedThisPeriod: 99 });
-    const ledger = await client(0).ledger('hot', { limit: 500 });
-    expect(ledger.entries.filter((e) => e.kind === 'use')).toHaveLength(33);
+    await threeHundredUsesOfAHundredTokens(clients);
   });
 
   it('60 simultaneous reservations of 3 tokens out of 10: exactly 3 granted', async () => {

@@ -45,8 +45,8 @@ const HEARTBEAT_MS = 15_000;
 export function adminLiveRoutes(app: FastifyInstance, engine: Engine): void {
   const hub = new LiveFeedHub(
     engine.redis,
-    () => createRedis(engine.config.redisUrl, 'blocking', { connectionName: 'tokens-live-feed' }),
-    engine.config.queuePrefix,
+    () => createRedis(engine.config, 'blocking', { connectionName: 'tokens-live-feed' }),
+    engine.config.keyPrefix,
     engine.log,
   );
   const streams = new Set<() => void>();
