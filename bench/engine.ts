@@ -50,7 +50,9 @@ interface EngineProcess {
 
 /** What `npm start` runs (the build; prebench makes it) as its own OS process, so signals reach the engine itself. */
 function spawnRole(env: Record<string, string>): EngineProcess {
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
+  // BENCH_CPU_PROF=<dir>: every engine process writes a V8 CPU profile there when it exits (node --cpu-prof).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+  const child = spawn(process.execPath, [...profile, 'dist/src/main.js'], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

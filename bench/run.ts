@@ -24,6 +24,7 @@ import { LATEST, readLatest, writeLatest } from './results-file.js';
 import { autogroupScheduling } from './cpu.js';
 import { runRedisBytes } from './redis-bytes.js';
 import { runClusterBench } from './cluster.js';
+import { floorMarkdown, measureFloor, type FloorPath, type FloorSettings } from './floor.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 30_000);
 /** Applied before the timed phases (not timed), so neither phase pays for JIT and cold caches. */
@@ -47,6 +48,21 @@ const LOAD = {
 
 if (process.argv.includes('--redis-bytes')) process.exit(await runRedisBytes());
 if (process.argv.includes('--cluster')) process.exit(await runClusterBench());
+
+const FLOOR: FloorSettings = {
+  paths: (process.env.BENCH_FLOOR_PATHS ?? '/v1/check,/v1/usage').split(',') as FloorPath[],
+  connections: [LOAD.connections, 1],
+  seconds: Number(process.env.BENCH_FLOOR_SECONDS ?? 10),
+  secondsAlone: Number(process.env.BENCH_FLOOR_SECONDS_ALONE ?? 5),
+  warmupSeconds: 3,
+  accounts: ACCOUNTS,
+};
+// `-- --floor`: the floor comparison alone (bench/floor.ts).
+if (process.argv.includes('--floor')) {
+  const floor = await measureFloor(FLOOR);
+  console.log(floorMarkdown(floor));
+  process.exit(0);
+}
 
 // The soak runs alone (bench/soak.ts), instead of everything below.
 const SOAK_MINUTES = soakMinutes();

@@ -37,3 +37,9 @@ export const TWO_BY_TWO: Topology = {
     { name: 'workers-2', roles: 'workers' },
   ],
 };
+
+/** An API process on its own: the floor comparison (bench/floor.ts) sets one API against the floor server. */
+export const API_ALONE: Topology = {
+  name: 'api process alone',
+  processes: [{ name: 'api', roles: 'api' }],
+};
