@@ -53,3 +53,20 @@ export async function measureBullmqCeiling(iso: Isolation, load: CeilingLoad): P
     await queue.close();
   }
 }
+
+export interface CeilingSweep {
+  /** The best trial: the ceiling the engine is held to. */
+  best: BullmqCeiling;
+  trials: BullmqCeiling[];
+}
+
+/**
+ * The no-op ceiling at each concurrency in turn (a fresh queue each, so no trial inherits another's
+ * keys), and the best of them: BullMQ's ceiling is a curve, and the engine is held to its peak.
+ */
+export async function sweepBullmqCeiling(iso: Isolation, load: Omit<CeilingLoad, 'concurrency'>, concurrencies: number[]): Promise<CeilingSweep> {
+  const trials: BullmqCeiling[] = [];
+  for (const concurrency of concurrencies) trials.push(await measureBullmqCeiling({ ...iso, prefix: `${iso.prefix}:c${concurrency}` }, { ...load, concurrency }));
+  const best = trials.reduce((a, b) => (b.jobsPerSecond > a.jobsPerSecond ? b : a));
+  return { best, trials };
+}

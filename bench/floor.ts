@@ -10,6 +10,7 @@ import { step, withEngine } from './session.js';
 import { openLoadAccounts } from './topology-load.js';
 import { RssSampler, type ProcessMemory } from './rss.js';
 import type { ClientResult, ClientSpec } from './load-client.js';
+import { CpuMeter } from './cpu.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const FEATURE = 'profile_basic';
@@ -27,11 +28,22 @@ export interface FloorSettings {
   accounts: number;
 }
 
+/** CPU per answered request during a timed phase, in microseconds: the server process, its PostgreSQL backends, Redis (the whole server). */
+export interface CpuPerRequest {
+  serverUs: number;
+  postgresUs: number;
+  redisUs: number;
+}
+
+export interface Measured extends ClientResult {
+  cpu: CpuPerRequest;
+}
+
 export interface FloorRow {
   path: FloorPath;
   connections: number;
-  floor: ClientResult;
-  engine: ClientResult;
+  floor: Measured;
+  engine: Measured;
   /** engine req/s ÷ floor req/s. */
   throughputRatio: number;
   /** engine p50 ÷ floor p50. */
@@ -65,7 +77,7 @@ interface FloorServer {
 }
 
 /** bench/floor-server.ts as its own OS process on the engine's database and Redis. */
-async function startFloor(iso: Isolation, databaseUrl: string): Promise<FloorServer> {
+export async function startFloor(iso: Isolation, databaseUrl: string): Promise<FloorServer> {
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/floor-server.ts'], {
     cwd: root,
@@ -96,11 +108,14 @@ async function startFloor(iso: Isolation, databaseUrl: string): Promise<FloorSer
 }
 
 /** Runs bench/load-client.ts in a process of its own with `spec`; its answer. */
-async function runClient(spec: ClientSpec): Promise<ClientResult> {
+export async function runClient(spec: ClientSpec, onTimed: () => void): Promise<ClientResult> {
   const child = fork(fileURLToPath(new URL('./load-client.ts', import.meta.url)), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const answer = once(child, 'message') as Promise<[{ result?: ClientResult; error?: string }]>;
+  const answer = new Promise<{ result?: ClientResult; error?: string }>((resolve) => {
+    child.on('message', (m: { timed?: true; result?: ClientResult; error?: string }) => (m.timed ? onTimed() : resolve(m)));
+    child.once('exit', (code) => resolve({ error: `exited with ${code}` }));
+  });
   child.send(spec);
-  const [message] = await answer;
+  const message = await answer;
   await once(child, 'exit').catch(() => undefined);
   if (!message.result) throw new Error(`load client: ${message.error}`);
   return message.result;
@@ -125,9 +140,20 @@ export function measureFloor(settings: FloorSettings): Promise<FloorComparison> 
         for (const connections of settings.connections) {
           const seconds = connections === 1 ? settings.secondsAlone : settings.seconds;
           const phaseLoad = loadavg()[0]!;
-          const measure = (baseUrl: string, who: string) => {
+          const measure = async (baseUrl: string, who: string, server: RunningProcess): Promise<Measured> => {
             step(`floor: ${path}, ${connections} connection(s), ${who}: ${settings.warmupSeconds} s warm-up + ${seconds} s`);
-            return runClient({
+            const meter = await new CpuMeter({ processes: [server], config: engine.config } as unknown as BenchEngine).start();
+            try {
+              const result = await client(baseUrl, () => void meter.restart());
+              const cpu = await meter.read();
+              const per = (percentOfCore: number) => (percentOfCore / 100) * 1e6 / result.requestsPerSecond;
+              return { ...result, cpu: { serverUs: per(cpu.engine[0]!.percentOfCore), postgresUs: per(cpu.postgres), redisUs: per(cpu.redis) } };
+            } finally {
+              await meter.end();
+            }
+          };
+          const client = (baseUrl: string, onTimed: () => void) =>
+            runClient({
               baseUrl,
               path,
               apiKey: API_KEY,
@@ -137,10 +163,9 @@ export function measureFloor(settings: FloorSettings): Promise<FloorComparison> 
               connections,
               warmupSeconds: settings.warmupSeconds,
               seconds,
-            });
-          };
-          const floorResult = await measure(floor.baseUrl, 'floor');
-          const engineResult = await measure(engine.baseUrl, 'engine');
+            }, onTimed);
+          const floorResult = await measure(floor.baseUrl, 'floor', floor.process);
+          const engineResult = await measure(engine.baseUrl, 'engine', engine.processes[0]!);
           for (const [who, r] of [['floor', floorResult], ['engine', engineResult]] as const) {
             if (r.requests === 0 || r.errors > 0 || Object.keys(r.otherStatuses).length > 0) {
               throw new Error(`${who} ${path}: ${r.requests} 2xx, ${r.errors} errors, others ${JSON.stringify(r.otherStatuses)}`);
@@ -188,6 +213,15 @@ export function floorMarkdown(c: FloorComparison): string {
       const t = floorTarget(r);
       const path = r.path === '/v1/usage' ? 'POST /v1/usage (1 event)' : 'POST /v1/check';
       return `| ${path} | ${r.connections} | ${int(r.floor.requestsPerSecond)} | ${us(r.floor.p50Us)} / ${us(r.floor.p99Us)} | ${int(r.engine.requestsPerSecond)} | ${us(r.engine.p50Us)} / ${us(r.engine.p99Us)} | ${r.throughputRatio.toFixed(2)} | ${r.p50Ratio.toFixed(2)} | ${t ? `${t.target}: ${t.met ? 'met' : 'MISSED'}` : ''} | ${r.loadAtStart.toFixed(2)} → ${r.loadAtEnd.toFixed(2)} |`;
+    }),
+    '',
+    'CPU per answered request (µs of one core, over the timed phase): the server process, its PostgreSQL backends, and the whole Redis server (shared with other work):',
+    '',
+    '| path | connections | floor: server / PostgreSQL / Redis | engine: server / PostgreSQL / Redis |',
+    '| --- | --- | --- | --- |',
+    ...c.rows.map((r) => {
+      const cpu = (m: Measured) => `${Math.round(m.cpu.serverUs)} / ${Math.round(m.cpu.postgresUs)} / ${Math.round(m.cpu.redisUs)}`;
+      return `| ${r.path} | ${r.connections} | ${cpu(r.floor)} | ${cpu(r.engine)} |`;
     }),
     '',
     '| process | peak RSS (VmHWM) | max RSS sampled | RSS at end |',

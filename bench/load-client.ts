@@ -2,7 +2,7 @@
 // is not the servers': a closed loop of keep-alive HTTP/1.1 connections (node:http, one Agent), each
 // sending its next request as soon as the last answer has arrived, every request timed with
 // process.hrtime to the microsecond (autocannon keeps whole milliseconds). Started with fork(); takes a
-// ClientSpec message, answers a ClientResult and exits.
+// ClientSpec message, says { timed: true } when the timed phase starts, answers { result } and exits.
 import http from 'node:http';
 import { spread } from './stats.js';
 
@@ -93,6 +93,7 @@ async function run(spec: ClientSpec): Promise<ClientResult> {
   };
 
   if (spec.warmupSeconds > 0) await phase(spec.warmupSeconds, false);
+  process.send!({ timed: true });
   const timed = await phase(spec.seconds, true);
   agent.destroy();
   const s = spread(timed.times);

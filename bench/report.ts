@@ -1,11 +1,14 @@
 import type { Machine } from './machine.js';
 import type { UsageThroughput } from './usage-throughput.js';
-import type { BullmqCeiling } from './bullmq-ceiling.js';
-import type { CheckLatency } from './check-latency.js';
+import type { CeilingSweep } from './bullmq-ceiling.js';
 import type { LoadResults } from './load-report.js';
+import type { ProcessMemory } from './rss.js';
+import { floorMarkdown, type FloorComparison } from './floor.js';
 
 export interface BenchResults {
   at: string;
+  /** Wall-clock seconds of the whole run. */
+  seconds: number;
   machine: Machine;
   setup: {
     topology: string;
@@ -19,40 +22,45 @@ export interface BenchResults {
   };
   usageSpread: UsageThroughput;
   usageHot: UsageThroughput;
-  bullmqNoop: BullmqCeiling;
+  /** Peak RSS of the engine's processes over the end-to-end phases. */
+  usageMemory: ProcessMemory[];
+  bullmq: CeilingSweep;
   ratios: { spreadOverNoop: number; hotOverSpread: number };
-  check: CheckLatency;
-  /** The same request from one connection (no queueing), for context. */
-  checkAlone: CheckLatency;
-  targets: { spreadOverNoop: boolean; hotOverSpread: boolean; checkP99: boolean };
-  /** The HTTP load run on two topologies (bench/topology-load.ts). */
-  load: LoadResults;
+  floor: FloorComparison;
+  targets: { e2e: boolean; spreadOverNoop: boolean; hotOverSpread: boolean; apiRss: boolean };
+  /** 1-minute load average at the end (the start is in machine). */
+  loadAtEnd: number;
+  /** The HTTP load run on two topologies (bench/topology-load.ts), with `-- --topologies` only. */
+  load?: LoadResults;
 }
 
-export const TARGETS = { spreadOverNoop: 1.0, hotOverSpread: 0.5, checkP99Ms: 2 };
+export const TARGETS = { e2eEventsPerSecond: 20_000, spreadOverNoop: 2.0, hotOverSpread: 0.5, apiRssMb: 200 };
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
-const ms = (n: number) => `${n.toFixed(2)} ms`;
 const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
 
+/** The API process's peak over the whole run: the end-to-end phases and the floor comparison. */
+export function apiPeakMb(r: Pick<BenchResults, 'usageMemory' | 'floor'>): number {
+  return Math.max(...[...r.usageMemory, ...r.floor.memory].filter((m) => m.name === 'api').map((m) => m.peakMb));
+}
+
 export function markdown(r: BenchResults): string {
-  const { usageSpread: spread, usageHot: hot, bullmqNoop: noop, check, checkAlone, ratios, targets, machine, setup } = r;
+  const { usageSpread: spread, usageHot: hot, bullmq, ratios, targets, machine, setup } = r;
+  const noop = bullmq.best;
   const usage = (u: UsageThroughput) =>
     `${int(u.eventsPerSecond)} events/s (${int(u.events)} events in ${u.appliedSeconds.toFixed(2)} s; HTTP accepted at ${int(u.acceptedPerSecond)} events/s)`;
   const rows: Array<[string, string, string]> = [
-    [`E2E usage, ${spread.accounts} accounts (accepted → applied)`, usage(spread), ''],
+    [`E2E usage, ${spread.accounts} accounts (accepted → applied)`, usage(spread), `>= ${int(TARGETS.e2eEventsPerSecond)}/s: ${verdict(targets.e2e)}`],
     ['E2E usage, 1 hot account', usage(hot), ''],
-    [`BullMQ no-op ceiling (concurrency ${noop.concurrency})`, `${int(noop.jobsPerSecond)} jobs/s (${int(noop.jobs)} jobs in ${noop.seconds.toFixed(2)} s)`, ''],
-    ['e2e(spread) / BullMQ no-op', ratios.spreadOverNoop.toFixed(2), `>= ${TARGETS.spreadOverNoop.toFixed(1)}: ${verdict(targets.spreadOverNoop)}`],
-    ['hot / spread', ratios.hotOverSpread.toFixed(2), `>= ${TARGETS.hotOverSpread}: ${verdict(targets.hotOverSpread)}`],
-    [`POST /v1/check p50 (${check.connections} connections, ${check.seconds.toFixed(0)} s)`, ms(check.p50Ms), ''],
-    ['POST /v1/check p99', `${ms(check.p99Ms)} (p90 ${ms(check.p90Ms)}, max ${ms(check.maxMs)})`, `< ${TARGETS.checkP99Ms} ms: ${verdict(targets.checkP99)}`],
-    ['POST /v1/check throughput', `${int(check.requestsPerSecond)} req/s (${check.errors} errors, ${check.non2xx} non-2xx)`, ''],
     [
-      `POST /v1/check, ${checkAlone.connections} connection (${checkAlone.seconds.toFixed(0)} s)`,
-      `p50 ${ms(checkAlone.p50Ms)}, p99 ${ms(checkAlone.p99Ms)}, ${int(checkAlone.requestsPerSecond)} req/s`,
+      `BullMQ no-op ceiling (best of concurrency ${bullmq.trials.map((t) => t.concurrency).join(', ')})`,
+      `${int(noop.jobsPerSecond)} jobs/s at concurrency ${noop.concurrency} (${bullmq.trials.map((t) => `${t.concurrency}: ${int(t.jobsPerSecond)}`).join(', ')})`,
       '',
     ],
+    ['e2e(spread) / BullMQ no-op ceiling', ratios.spreadOverNoop.toFixed(2), `>= ${TARGETS.spreadOverNoop.toFixed(1)}: ${verdict(targets.spreadOverNoop)}`],
+    ['hot / spread', ratios.hotOverSpread.toFixed(2), `>= ${TARGETS.hotOverSpread}: ${verdict(targets.hotOverSpread)}`],
+    ['API process peak RSS (VmHWM, whole run)', `${int(apiPeakMb(r))} MB`, `<= ${TARGETS.apiRssMb} MB: ${verdict(targets.apiRss)}`],
+    ...r.usageMemory.map((m): [string, string, string] => [`RSS, end-to-end phases: ${m.name} (${m.roles})`, `peak ${int(m.peakMb)} MB, at end ${int(m.endMb)} MB`, '']),
   ];
   const machineRows: Array<[string, string]> = [
     ['CPU', machine.cpu],
@@ -60,7 +68,8 @@ export function markdown(r: BenchResults): string {
     ['Node.js', machine.node],
     ['PostgreSQL', machine.postgres],
     ['Redis', machine.redis],
-    ['Load average (1 min) at start', machine.loadAtStart.toFixed(2)],
+    ['Load average (1 min)', `${machine.loadAtStart.toFixed(2)} at start, ${r.loadAtEnd.toFixed(2)} at end`],
+    ['Run', `${Math.round(r.seconds)} s`],
     ['Engine', `${setup.topology}; usage concurrency ${setup.usageConcurrency}, ${setup.usageShards} shards, jobs of <= ${setup.batchMaxEvents} events`],
     ['Load', `${setup.plan} accounts, feature ${setup.feature}, ${setup.batchSize} events per POST /v1/usage/batch, ${setup.batchesInFlight} in flight`],
   ];
@@ -70,6 +79,8 @@ export function markdown(r: BenchResults): string {
     '| Metric | Result | Target |',
     '| --- | --- | --- |',
     ...rows.map(([a, b, c]) => `| ${a} | ${b} | ${c} |`),
+    '',
+    floorMarkdown(r.floor),
     '',
     '| Machine | |',
     '| --- | --- |',

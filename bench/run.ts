@@ -1,19 +1,24 @@
-// npm run bench: end-to-end usage throughput (200 accounts, then one hot account), BullMQ's no-op
-// ceiling on the same Redis, and POST /v1/check latency, on a throwaway database and Redis prefix.
-// Then the HTTP load run: single-event POST /v1/usage and POST /v1/check from many connections on one
-// process and on two API + two worker processes (bench/topology-load.ts).
-// Knobs: BENCH_EVENTS (30000), BENCH_CHECK_SECONDS (10), BENCH_LOAD_SECONDS (15), BENCH_LOAD_CONNECTIONS
-// (50); TOKENS_* settings reach the engine as they are. `-- --soak` or BENCH_SOAK_MINUTES: bench/soak.ts.
-// `-- --redis-bytes`: what Redis keeps per accepted event (bench/redis-bytes.ts), alone.
-// `-- --cluster`: single-event usage on a private Redis Cluster with and without WAIT (bench/cluster.ts), alone.
+// npm run bench: end-to-end usage throughput (200 accounts, then one hot account) with the engine's RSS,
+// BullMQ's no-op ceiling on the same Redis at concurrencies 1 to 500 (the best kept), then the floor
+// comparison (bench/floor.ts): the engine's API process against a bare Fastify server doing the least
+// I/O for POST /v1/check and single-event POST /v1/usage, at 50 connections and at one, timed to the
+// microsecond by a load process of its own. All on throwaway databases and Redis prefixes.
+// Knobs: BENCH_EVENTS (30000), BENCH_CEILING_JOBS (10000), BENCH_CEILING_CONCURRENCY (1,10,50,100,200,500),
+// BENCH_FLOOR_SECONDS (10), BENCH_FLOOR_SECONDS_ALONE (5), BENCH_FLOOR_PATHS, BENCH_LOAD_CONNECTIONS (50),
+// BENCH_CPU_PROF=<dir> (a V8 CPU profile of every engine process); TOKENS_* settings reach the engine as
+// they are. `-- --floor`: the floor comparison alone. `-- --topologies`: also the autocannon HTTP load on
+// one process and on two API + two worker processes (bench/topology-load.ts; BENCH_LOAD_SECONDS, 15).
+// `-- --soak` or BENCH_SOAK_MINUTES: bench/soak.ts. `-- --redis-bytes`: what Redis keeps per accepted
+// event (bench/redis-bytes.ts), alone. `-- --cluster`: single-event usage on a private Redis Cluster with and
+// without WAIT (bench/cluster.ts), alone.
 import { loadavg } from 'node:os';
 import { cleanup, isolation } from './isolation.js';
 import { startEngine, type BenchEngine } from './engine.js';
 import { describeMachine } from './machine.js';
 import { featureCost, measureUsageThroughput, openAccounts } from './usage-throughput.js';
-import { measureBullmqCeiling } from './bullmq-ceiling.js';
-import { measureCheckLatency } from './check-latency.js';
-import { markdown, TARGETS, type BenchResults } from './report.js';
+import { sweepBullmqCeiling } from './bullmq-ceiling.js';
+import { apiPeakMb, markdown, TARGETS, type BenchResults } from './report.js';
+import { RssSampler } from './rss.js';
 import { ONE_PROCESS, TWO_BY_TWO } from './topology.js';
 import { measureTopologyLoad, PLAN as LOAD_PLAN, FEATURE as LOAD_FEATURE } from './topology-load.js';
 import { loadMarkdown, type LoadResults } from './load-report.js';
@@ -34,9 +39,11 @@ const PLAN = 'enterprise_pro';
 const FEATURE = 'profile_basic';
 const BATCH_SIZE = 1000;
 const BATCHES_IN_FLIGHT = 4;
-const CHECK = { connections: 10, seconds: Number(process.env.BENCH_CHECK_SECONDS ?? 10), warmupSeconds: 2 };
-/** The same check from a single connection: the service time without queueing behind other requests. */
-const CHECK_ALONE = { connections: 1, seconds: Math.ceil(CHECK.seconds / 2), warmupSeconds: 1 };
+/** The BullMQ no-op ceiling is taken at each of these worker concurrencies, and the best kept. */
+const CEILING_CONCURRENCY = (process.env.BENCH_CEILING_CONCURRENCY ?? '1,10,50,100,200,500').split(',').map(Number);
+const CEILING_JOBS = Number(process.env.BENCH_CEILING_JOBS ?? 10_000);
+/** `-- --topologies`: the autocannon HTTP load on one process and on two API + two worker processes too. */
+const TOPOLOGIES = process.argv.includes('--topologies');
 const LOAD = {
   connections: Number(process.env.BENCH_LOAD_CONNECTIONS ?? 50),
   seconds: Number(process.env.BENCH_LOAD_SECONDS ?? 15),
@@ -71,6 +78,7 @@ if (SOAK_MINUTES !== undefined) process.exit(await runSoak(SOAK_MINUTES));
 const step = (what: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${what}`);
 
 const loadAtStart = loadavg()[0]!;
+const startedAt = performance.now();
 const iso = isolation();
 let engine: BenchEngine | undefined;
 let cleaned: Promise<void> | undefined;
@@ -97,6 +105,7 @@ try {
   await openAccounts(engine, spreadIds, PLAN, Math.ceil((WARMUP_EVENTS + EVENTS) / ACCOUNTS) * cost);
   await openAccounts(engine, [hotId], PLAN, EVENTS * cost);
 
+  const rss = new RssSampler(engine.processes).start();
   const load = { feature: FEATURE, events: EVENTS, batchSize: BATCH_SIZE, inFlight: BATCHES_IN_FLIGHT };
   step(`warm-up: ${WARMUP_EVENTS} events (not timed)`);
   await measureUsageThroughput(engine, { ...load, events: WARMUP_EVENTS, label: 'warmup', userIds: spreadIds }, cost);
@@ -104,30 +113,33 @@ try {
   const usageSpread = await measureUsageThroughput(engine, { ...load, label: 'spread', userIds: spreadIds }, cost);
   step(`usage, hot: ${EVENTS} events to one account`);
   const usageHot = await measureUsageThroughput(engine, { ...load, label: 'hot', userIds: [hotId] }, cost);
-
-  step(`POST /v1/check: ${CHECK.connections} connections, ${CHECK.seconds} s`);
-  const check = await measureCheckLatency(engine, { ...CHECK, userId: spreadIds[0]!, feature: FEATURE });
-  step(`POST /v1/check: ${CHECK_ALONE.connections} connection, ${CHECK_ALONE.seconds} s`);
-  const checkAlone = await measureCheckLatency(engine, { ...CHECK_ALONE, userId: spreadIds[0]!, feature: FEATURE });
+  const usageMemory = rss.stop();
 
   await engine.stop();
-  step(`BullMQ no-op ceiling: ${EVENTS} jobs, concurrency ${config.usageConcurrency} (engine stopped)`);
-  const bullmqNoop = await measureBullmqCeiling(iso, { jobs: EVENTS, bulk: BATCH_SIZE, concurrency: config.usageConcurrency });
+  step(`BullMQ no-op ceiling: ${CEILING_JOBS} jobs at each concurrency of ${CEILING_CONCURRENCY.join(', ')} (engine stopped)`);
+  const bullmq = await sweepBullmqCeiling(iso, { jobs: CEILING_JOBS, bulk: BATCH_SIZE }, CEILING_CONCURRENCY);
 
-  const httpLoad: LoadResults = {
-    settings: { ...LOAD, plan: LOAD_PLAN, feature: LOAD_FEATURE },
-    topologies: [],
-    cores: machine.cores,
-    scheduler: { autogroup: autogroupScheduling(), ownSessions: process.env.BENCH_OWN_SESSIONS === '1' },
-  };
-  for (const topology of [ONE_PROCESS, TWO_BY_TWO]) httpLoad.topologies.push(await measureTopologyLoad(topology, LOAD));
+  const floor = await measureFloor(FLOOR);
+
+  let httpLoad: LoadResults | undefined;
+  if (TOPOLOGIES) {
+    httpLoad = {
+      settings: { ...LOAD, plan: LOAD_PLAN, feature: LOAD_FEATURE },
+      topologies: [],
+      cores: machine.cores,
+      scheduler: { autogroup: autogroupScheduling(), ownSessions: process.env.BENCH_OWN_SESSIONS === '1' },
+    };
+    for (const topology of [ONE_PROCESS, TWO_BY_TWO]) httpLoad.topologies.push(await measureTopologyLoad(topology, LOAD));
+  }
 
   const ratios = {
-    spreadOverNoop: usageSpread.eventsPerSecond / bullmqNoop.jobsPerSecond,
+    spreadOverNoop: usageSpread.eventsPerSecond / bullmq.best.jobsPerSecond,
     hotOverSpread: usageHot.eventsPerSecond / usageSpread.eventsPerSecond,
   };
+  const partial = { usageMemory, floor };
   const results: BenchResults = {
     at: new Date().toISOString(),
+    seconds: (performance.now() - startedAt) / 1000,
     machine,
     setup: {
       topology: engine.topology,
@@ -141,20 +153,22 @@ try {
     },
     usageSpread,
     usageHot,
-    bullmqNoop,
+    usageMemory,
+    bullmq,
     ratios,
-    check,
-    checkAlone,
+    floor,
     targets: {
+      e2e: usageSpread.eventsPerSecond >= TARGETS.e2eEventsPerSecond,
       spreadOverNoop: ratios.spreadOverNoop >= TARGETS.spreadOverNoop,
       hotOverSpread: ratios.hotOverSpread >= TARGETS.hotOverSpread,
-      checkP99: check.p99Ms < TARGETS.checkP99Ms,
+      apiRss: apiPeakMb(partial) <= TARGETS.apiRssMb,
     },
-    load: httpLoad,
+    loadAtEnd: loadavg()[0]!,
+    ...(httpLoad ? { load: httpLoad } : {}),
   };
   // The last soak's figures stay (they carry their own date); `npm run bench -- --soak` replaces them.
   writeLatest({ ...results, soak: readLatest().soak });
-  console.log(`${markdown(results)}\n\n${loadMarkdown(httpLoad)}`);
+  console.log(`${markdown(results)}${httpLoad ? `\n\n${loadMarkdown(httpLoad)}` : ''}`);
   step(`wrote ${LATEST}`);
 } catch (error) {
   process.exitCode = 1;
