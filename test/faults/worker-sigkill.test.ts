@@ -29,9 +29,11 @@ describe('a usage worker killed with SIGKILL in the middle of its batches', faul
   /** The usage jobs BullMQ holds as active, read without Lua (which a paused Redis would hold up). */
   const activeJobs = async () => {
     const ids = await admin.lrange(`${iso.prefix}:usage:active`, 0, -1);
-    return Promise.all(
-      ids.map(async (id) => ({ id, events: JSON.parse((await admin.hget(`${iso.prefix}:usage:${id}`, 'data'))!).events as Array<{ userId: string; idempotencyKey: string }> })),
-    );
+    const jobs = await Promise.all(ids.map(async (id) => ({ id, data: await admin.hget(`${iso.prefix}:usage:${id}`, 'data') })));
+    // A job listed active may complete, and be removed with its data, before its data is read: it is no longer active.
+    return jobs
+      .filter((job): job is { id: string; data: string } => job.data !== null)
+      .map((job) => ({ id: job.id, events: (JSON.parse(job.data) as { events: Array<{ userId: string; idempotencyKey: string }> }).events }));
   };
 
   beforeAll(async () => {
