@@ -31,6 +31,8 @@ export const minProductionKeyLength = 32;
 export const configSchema = z.object({
   NODE_ENV: z.string().default('development'),
   DATABASE_URL: z.url().default('postgres://127.0.0.1:5432/tokens'),
+  DATABASE_READ_URL: z.url().optional(),
+  TOKENS_DATABASE_READ_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
@@ -91,6 +93,13 @@ export const configSchema = z.object({
 export type Config = {
   production: boolean;
   databaseUrl: string;
+  /**
+   * A streaming replica for the reads that tolerate lag (analytics, dashboards' history, the admin
+   * page's reports, reconcile); unset: those reads take a small pool of their own on the primary.
+   */
+  databaseReadUrl: string | undefined;
+  /** Connections of that pool, per process. */
+  databaseReadPoolSize: number;
   redisUrl: string;
   port: number;
   host: string;
@@ -155,6 +164,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     production: e.NODE_ENV === 'production',
     databaseUrl: e.DATABASE_URL,
+    databaseReadUrl: e.DATABASE_READ_URL,
+    databaseReadPoolSize: e.TOKENS_DATABASE_READ_POOL_SIZE,
     redisUrl: e.REDIS_URL,
     port: e.PORT,
     host: e.HOST,
