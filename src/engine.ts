@@ -69,6 +69,9 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
     lockTimeoutMs: config.pgLockTimeoutMs,
     statementTimeoutMs: config.pgStatementTimeoutMs,
     applicationName: config.databaseReadUrl ? 'tokens-replica-reads' : 'tokens-reads',
+    // pg-pool's connect timeout is also how long a query waits for a free connection: an analytics
+    // request's ten queries queue on a small pool, and waiting must not read as "PostgreSQL is down".
+    connectionTimeoutMs: Math.max(5000, config.pgStatementTimeoutMs),
   });
   // A connection of the probe's own on the replica, so a read pool busy with analytics never hides the lag.
   const replicaProbeDb = config.databaseReadUrl ? createDb(config.databaseReadUrl, { max: 1, connectionTimeoutMs: 2000, statementTimeoutMs: 2000 }) : null;
