@@ -7,9 +7,11 @@ import { loadConfig, type Config } from '../src/config.js';
 import { bullmqConnection, type Isolation } from './isolation.js';
 import { hasRole, SPLIT, type EngineRole, type Topology } from './topology.js';
 
-const root = fileURLToPath(new URL('../', import.meta.url));
-export const API_KEY = 'bench-api-key';
-export const ADMIN_KEY = 'bench-admin-key';
+// BENCH_ENGINE_ROOT: the build of another checkout (an older one, to compare); by default this one's.
+const root = process.env.BENCH_ENGINE_ROOT ?? fileURLToPath(new URL('../', import.meta.url));
+// At least 32 characters: the engine runs with NODE_ENV=production, which refuses shorter keys.
+export const API_KEY = 'bench-api-key-000000000000000000000';
+export const ADMIN_KEY = 'bench-admin-key-00000000000000000000';
 
 export interface RunningProcess extends EngineRole {
   pid: number;

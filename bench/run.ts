@@ -5,6 +5,7 @@
 // Knobs: BENCH_EVENTS (30000), BENCH_CHECK_SECONDS (10), BENCH_LOAD_SECONDS (15), BENCH_LOAD_CONNECTIONS
 // (50); TOKENS_* settings reach the engine as they are. `-- --soak` or BENCH_SOAK_MINUTES: bench/soak.ts.
 // `-- --redis-bytes`: what Redis keeps per accepted event (bench/redis-bytes.ts), alone.
+// `-- --analytics-contention`: /v1/check latency while analytics run (bench/analytics-contention.ts), alone.
 import { loadavg } from 'node:os';
 import { cleanup, isolation } from './isolation.js';
 import { startEngine, type BenchEngine } from './engine.js';
@@ -22,6 +23,7 @@ import { runSoak } from './soak-run.js';
 import { LATEST, readLatest, writeLatest } from './results-file.js';
 import { autogroupScheduling } from './cpu.js';
 import { runRedisBytes } from './redis-bytes.js';
+import { runAnalyticsContention } from './analytics-contention.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 30_000);
 /** Applied before the timed phases (not timed), so neither phase pays for JIT and cold caches. */
@@ -44,6 +46,7 @@ const LOAD = {
 };
 
 if (process.argv.includes('--redis-bytes')) process.exit(await runRedisBytes());
+if (process.argv.includes('--analytics-contention')) process.exit(await runAnalyticsContention());
 
 // The soak runs alone (bench/soak.ts), instead of everything below.
 const SOAK_MINUTES = soakMinutes();
