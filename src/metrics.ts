@@ -76,7 +76,8 @@ export function createMetrics(queues: Queues, sources: MetricSources = {}): Engi
     });
   }
   if (replicaLag) {
-    // Both gauges from one reading per scrape (a registry collects its metrics together); an unreachable replica reports no sample (alert on absent()).
+    // The three gauges from one reading per scrape (a registry collects its metrics together). An
+    // unreachable replica reads NaN, never 0, which would say it had caught up.
     let reading: Promise<ReplicaLag | null> | null = null;
     const read = () =>
       (reading ??= replicaLag()
@@ -88,23 +89,27 @@ export function createMetrics(queues: Queues, sources: MetricSources = {}): Engi
           reading = null;
         }));
     new Gauge({
-      name: 'tokens_database_replica_lag_seconds',
-      help: 'How far the read replica (DATABASE_READ_URL) is behind the primary: 0 once it has replayed all the primary flushed, else the age of the last transaction it replayed',
+      name: 'tokens_database_replica_up',
+      help: 'Whether the read replica (DATABASE_READ_URL) and the primary answered the lag probe (1) or not (0)',
       registers: [registry],
       async collect() {
-        this.reset();
-        const lag = await read();
-        if (lag) this.set(lag.seconds);
+        this.set((await read()) ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'tokens_database_replica_lag_seconds',
+      help: 'How far the read replica (DATABASE_READ_URL) is behind the primary: 0 once it has replayed all the primary flushed, else the age of the last transaction it replayed; NaN when unreadable',
+      registers: [registry],
+      async collect() {
+        this.set((await read())?.seconds ?? Number.NaN);
       },
     });
     new Gauge({
       name: 'tokens_database_replica_lag_bytes',
-      help: 'WAL the primary has flushed that the read replica has not replayed yet',
+      help: 'WAL the primary has flushed that the read replica has not replayed yet; NaN when unreadable',
       registers: [registry],
       async collect() {
-        this.reset();
-        const lag = await read();
-        if (lag) this.set(lag.bytes);
+        this.set((await read())?.bytes ?? Number.NaN);
       },
     });
   }

@@ -115,4 +115,24 @@ describe('a streaming read replica (DATABASE_READ_URL) serves analytics; spendin
     await pair.caughtUp();
     expect(await runJob(engine, 'reconcile')).toMatchObject({ clean: true, accountsChecked: 4 });
   });
+
+  it('with the replica down, analytics answer 503 and /metrics says so, while checks and usage go on', async () => {
+    await pair.replica.stop('fast');
+    try {
+      const refused = await engine.admin('GET', `/admin/api/analytics?from=2027-01-01&to=${DAY}`);
+      expect(refused.status).toBe(503);
+      expect(refused.body.error.code).toBe('dependency_unavailable');
+      const text = await metrics();
+      expect(gauge(text, 'tokens_database_replica_up')).toBe(0);
+      expect(gauge(text, 'tokens_database_replica_lag_seconds')).toBeNaN();
+      expect((await engine.api('POST', '/v1/check', { userId: 'ben', feature: 'resume_upload' })).body.allowed).toBe(true);
+      await engine.api('POST', '/v1/usage', { userId: 'ben', feature: 'resume_upload', idempotencyKey: 'while-down' });
+      expect(await settled(engine, 'while-down')).toMatchObject({ status: 'applied' });
+    } finally {
+      await pair.replica.start();
+    }
+    await pair.caughtUp();
+    expect(gauge(await metrics(), 'tokens_database_replica_up')).toBe(1);
+    expect((await analytics()).today.uses).toBeGreaterThan(0);
+  });
 });

@@ -46,7 +46,19 @@ export async function startPrimaryAndReplica(database: string): Promise<PrimaryA
       return client;
     };
     const onPrimary = await connect(primaryUrl);
-    const onReplica = await waitFor(() => connect(replicaUrl), 'the replica to accept connections', 30_000);
+    // Connected again after the replica has been stopped and started (a test may do that).
+    let replicaClient: pg.Client | undefined;
+    const queryReplica = async <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => {
+      if (!replicaClient) {
+        const client = await waitFor(() => connect(replicaUrl), 'the replica to accept connections', 30_000);
+        const forget = () => void (replicaClient === client && (replicaClient = undefined));
+        client.on('error', forget);
+        client.on('end', forget);
+        replicaClient = client;
+      }
+      return (await replicaClient.query<R>(text, values)).rows;
+    };
+    const onReplica = { query: async <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => ({ rows: await queryReplica<R>(text, values) }) };
     const { rows: recovering } = await onReplica.query<{ r: boolean }>('select pg_is_in_recovery() as r');
     if (!recovering[0]!.r) throw new Error('the replica is not in recovery: it is no standby');
 
@@ -70,7 +82,7 @@ export async function startPrimaryAndReplica(database: string): Promise<PrimaryA
       async resumeReplay() {
         await onReplica.query('select pg_wal_replay_resume()');
       },
-      onReplica: async (text, values) => (await onReplica.query(text, values)).rows,
+      onReplica: queryReplica,
       async remove() {
         await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
         await standby.remove();
