@@ -10,7 +10,7 @@ import { checkAgainstDocument } from './openapi-check.js';
 
 export const API_KEY = 'test-api-key';
 export const ADMIN_KEY = 'test-admin-key';
-const REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** A database name and a BullMQ prefix of this test's own, so runs and files never see each other. */
 export function isolation(): { databaseUrl: string; redisUrl: string; prefix: string; env: Record<string, string> } {
