@@ -8,7 +8,8 @@ import { createRedis } from '../src/redis.js';
 import { bullmqConnection, type Isolation } from './isolation.js';
 import { hasRole, SPLIT, type EngineRole, type Topology } from './topology.js';
 
-const root = fileURLToPath(new URL('../', import.meta.url));
+// BENCH_ENGINE_ROOT: the build of another checkout (an older one, to compare); by default this one's.
+const root = process.env.BENCH_ENGINE_ROOT ?? fileURLToPath(new URL('../', import.meta.url));
 // Production settings (NODE_ENV=production) require keys of at least 32 characters.
 export const API_KEY = 'bench-api-key-padded-to-32-characters';
 export const ADMIN_KEY = 'bench-admin-key-padded-to-32-characters';

@@ -11,6 +11,7 @@
 // `-- --soak` or BENCH_SOAK_MINUTES: bench/soak.ts. `-- --redis-bytes`: what Redis keeps per accepted
 // event (bench/redis-bytes.ts), alone. `-- --cluster`: single-event usage on a private Redis Cluster with and
 // without WAIT (bench/cluster.ts), alone.
+// `-- --analytics-contention`: /v1/check latency while analytics run (bench/analytics-contention.ts), alone.
 import { loadavg } from 'node:os';
 import { cleanup, isolation } from './isolation.js';
 import { startEngine, type BenchEngine } from './engine.js';
@@ -30,6 +31,7 @@ import { autogroupScheduling } from './cpu.js';
 import { runRedisBytes } from './redis-bytes.js';
 import { runClusterBench } from './cluster.js';
 import { floorMarkdown, measureFloor, type FloorPath, type FloorSettings } from './floor.js';
+import { runAnalyticsContention } from './analytics-contention.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 30_000);
 /** Applied before the timed phases (not timed), so neither phase pays for JIT and cold caches. */
@@ -54,6 +56,7 @@ const LOAD = {
 };
 
 if (process.argv.includes('--redis-bytes')) process.exit(await runRedisBytes());
+if (process.argv.includes('--analytics-contention')) process.exit(await runAnalyticsContention());
 if (process.argv.includes('--cluster')) process.exit(await runClusterBench());
 
 const FLOOR: FloorSettings = {

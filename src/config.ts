@@ -49,6 +49,8 @@ export const minProductionKeyLength = 32;
 export const configSchema = z.object({
   NODE_ENV: z.string().default('development'),
   DATABASE_URL: z.url().default('postgres://127.0.0.1:5432/tokens'),
+  DATABASE_READ_URL: z.url().optional(),
+  TOKENS_DATABASE_READ_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
   REDIS_CLUSTER_NODES: clusterNodes,
   TOKENS_REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(16).optional(),
@@ -112,6 +114,13 @@ export const configSchema = z.object({
 export type Config = {
   production: boolean;
   databaseUrl: string;
+  /**
+   * A streaming replica for the reads that tolerate lag (analytics, dashboards' history, the admin
+   * page's reports, reconcile); unset: those reads take a small pool of their own on the primary.
+   */
+  databaseReadUrl: string | undefined;
+  /** Connections of that pool, per process. */
+  databaseReadPoolSize: number;
   redisUrl: string;
   /**
    * The seed nodes of the Redis Cluster every Redis key lives on (REDIS_CLUSTER_NODES); none: the single
@@ -194,6 +203,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     production: e.NODE_ENV === 'production',
     databaseUrl: e.DATABASE_URL,
+    databaseReadUrl: e.DATABASE_READ_URL,
+    databaseReadPoolSize: e.TOKENS_DATABASE_READ_POOL_SIZE,
     redisUrl: e.REDIS_URL,
     redisClusterNodes: e.REDIS_CLUSTER_NODES.length > 0 ? e.REDIS_CLUSTER_NODES : undefined,
     redisWaitReplicas: e.TOKENS_REDIS_WAIT_REPLICAS ?? (e.REDIS_CLUSTER_NODES.length > 0 ? 1 : 0),

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { createDb, type Db } from './db/database.js';
+import { readReplicaLag, type ReplicaLag } from './db/replica-lag.js';
 import { createRedis, redisOptionsFromUrl, type RedisClient } from './redis.js';
 import { ReplicatedWrites } from './redis-replication.js';
 import { createQueues, closeQueues, type Queues } from './queues.js';
@@ -26,6 +27,16 @@ export interface Engine {
   db: Db;
   /** The way into the ledger (src/ledger/run-ledger.ts): the database, and warnings observing every flush. */
   ledger: Ledger;
+  /**
+   * For the reads that tolerate lag and may be heavy: analytics, the dashboard's history, the admin
+   * page's reports, reconcile's checks. The replica (DATABASE_READ_URL) when one is configured, else a
+   * small pool of its own on the primary: either way they never take the connections /v1/check needs.
+   * Nothing that gates spending or writes reads here (docs/operations.md, "A read replica").
+   */
+  readDb: Db;
+  /** How far the replica is behind, for /metrics; null without DATABASE_READ_URL. */
+  replicaLag: (() => Promise<ReplicaLag>) | null;
+  replicaProbeDb: Db | null;
   /** A connection of /health's own, so that a busy pool never makes PostgreSQL look down. */
   healthDb: Db;
   /** One locking transaction per account at a time in this process (src/ledger/account-gate.ts). */
@@ -56,7 +67,19 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
     statementTimeoutMs: config.pgStatementTimeoutMs,
   });
   const healthDb = createDb(config.databaseUrl, { max: 1, connectionTimeoutMs: 2000, statementTimeoutMs: 2000 });
-  const redis = createRedis(config, 'failFast', { connectionName: 'tokens-api' });
+  const readDb = createDb(config.databaseReadUrl ?? config.databaseUrl, {
+    max: config.databaseReadPoolSize,
+    lockTimeoutMs: config.pgLockTimeoutMs,
+    statementTimeoutMs: config.pgStatementTimeoutMs,
+    applicationName: config.databaseReadUrl ? 'tokens-replica-reads' : 'tokens-reads',
+    // pg-pool's connect timeout is also how long a query waits for a free connection: an analytics
+    // request's ten queries queue on a small pool, and waiting must not read as "PostgreSQL is down".
+    connectionTimeoutMs: Math.max(5000, config.pgStatementTimeoutMs),
+  });
+  // A connection of the probe's own on the replica, so a read pool busy with analytics never hides the lag.
+  const replicaProbeDb = config.databaseReadUrl ? createDb(config.databaseReadUrl, { max: 1, connectionTimeoutMs: 2000, statementTimeoutMs: 2000 }) : null;
+  const replicaLag = replicaProbeDb ? () => readReplicaLag(healthDb, replicaProbeDb) : null;
+    const redis = createRedis(config, 'failFast', { connectionName: 'tokens-api' });
   redis.on('error', (error: Error) => log.warn({ err: error.message }, 'redis connection error'));
   // A fail-fast connection refuses commands until it is ready; BullMQ's queues check the server at once.
   await once(redis, 'ready');
@@ -94,6 +117,9 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
     log,
     db,
     ledger: { db, observers: [warningObserver(queues.notification, config.notify, log)] },
+    readDb,
+    replicaLag,
+    replicaProbeDb,
     healthDb,
     accountGate: new AccountGate(config.busyAccountWaitMs),
     redis,
@@ -109,7 +135,7 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
     batcher,
     intake,
     backlog,
-    metrics: createMetrics(queues, config.roles.includes('api') ? backlog : undefined),
+    metrics: createMetrics(queues, { backlog: config.roles.includes('api') ? backlog : undefined, replicaLag: replicaLag ?? undefined, log }),
     ruleCache: new RuleCache(),
   };
 }
@@ -125,4 +151,6 @@ export async function closeEngine(engine: Engine): Promise<void> {
   if (engine.workerConnection instanceof Cluster) engine.workerConnection.disconnect();
   await engine.db.destroy();
   await engine.healthDb.destroy();
+  await engine.readDb.destroy();
+  await engine.replicaProbeDb?.destroy();
 }

@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Queues } from './queues.js';
+import type { ReplicaLag } from './db/replica-lag.js';
+import type { Logger } from './log.js';
 
 /**
  * The engine's Prometheus metrics, one registry per engine (not prom-client's global), so that several
@@ -15,7 +17,15 @@ export interface EngineMetrics {
   ledgerInvariantViolations: Counter<'queue'>;
 }
 
-export function createMetrics(queues: Queues, backlog?: { readonly waiting: number }): EngineMetrics {
+export interface MetricSources {
+  backlog?: { readonly waiting: number } | undefined;
+  /** The read replica's lag (DATABASE_READ_URL), read when scraped. */
+  replicaLag?: (() => Promise<ReplicaLag>) | undefined;
+  log?: Logger;
+}
+
+export function createMetrics(queues: Queues, sources: MetricSources = {}): EngineMetrics {
+  const { backlog, replicaLag, log } = sources;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tokens_process_' });
   const usageEvents = new Counter({
@@ -62,6 +72,44 @@ export function createMetrics(queues: Queues, backlog?: { readonly waiting: numb
       registers: [registry],
       collect() {
         this.set(backlog.waiting);
+      },
+    });
+  }
+  if (replicaLag) {
+    // The three gauges from one reading per scrape (a registry collects its metrics together). An
+    // unreachable replica reads NaN, never 0, which would say it had caught up.
+    let reading: Promise<ReplicaLag | null> | null = null;
+    const read = () =>
+      (reading ??= replicaLag()
+        .catch((error: unknown) => {
+          log?.warn({ err: error instanceof Error ? error.message : error }, 'replica lag unreadable');
+          return null;
+        })
+        .finally(() => {
+          reading = null;
+        }));
+    new Gauge({
+      name: 'tokens_database_replica_up',
+      help: 'Whether the read replica (DATABASE_READ_URL) and the primary answered the lag probe (1) or not (0)',
+      registers: [registry],
+      async collect() {
+        this.set((await read()) ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'tokens_database_replica_lag_seconds',
+      help: 'How far the read replica (DATABASE_READ_URL) is behind the primary: 0 once it has replayed all the primary flushed, else the age of the last transaction it replayed; NaN when unreadable',
+      registers: [registry],
+      async collect() {
+        this.set((await read())?.seconds ?? Number.NaN);
+      },
+    });
+    new Gauge({
+      name: 'tokens_database_replica_lag_bytes',
+      help: 'WAL the primary has flushed that the read replica has not replayed yet; NaN when unreadable',
+      registers: [registry],
+      async collect() {
+        this.set((await read())?.bytes ?? Number.NaN);
       },
     });
   }

@@ -41,6 +41,8 @@ export interface DbOptions {
   lockTimeoutMs?: number;
   statementTimeoutMs?: number;
   connectionTimeoutMs?: number;
+  /** What pg_stat_activity shows for this pool's sessions, so an operator tells the pools apart. */
+  applicationName?: string;
 }
 
 interface GuardedPool extends PostgresPool {
@@ -56,6 +58,7 @@ export function createDb(databaseUrl: string, options: DbOptions | number = {}):
     max: opts.max ?? 10,
     types,
     connectionTimeoutMillis: opts.connectionTimeoutMs ?? 5000,
+    ...(opts.applicationName ? { application_name: opts.applicationName } : {}),
     ...(opts.lockTimeoutMs ? { lock_timeout: opts.lockTimeoutMs } : {}),
     ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
   });

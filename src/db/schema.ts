@@ -149,6 +149,15 @@ export interface UsageDailyTable {
   tokens: number;
 }
 
+/** Per day and pricing rule: the uses it priced, the tokens they were charged, their base price. */
+export interface PricingRuleDailyTable {
+  day: ColumnType<string, string, string>;
+  rule_id: string;
+  uses: number;
+  tokens: number;
+  base_tokens: number;
+}
+
 export interface ActivityDailyTable {
   day: ColumnType<string, string, string>;
   active_users: number;
@@ -430,6 +439,7 @@ export interface Database {
   reconcile_violations: ReconcileViolationsTable;
   usage_daily: UsageDailyTable;
   activity_daily: ActivityDailyTable;
+  pricing_rule_daily: PricingRuleDailyTable;
   rollup_state: RollupStateTable;
   pricing_rules: PricingRulesTable;
   demand_levels: DemandLevelsTable;

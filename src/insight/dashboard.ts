@@ -50,14 +50,24 @@ export function comboWithin(balance: number, usual: Priced[]) {
   return { items: chosen, tokens: balance - left, leftover: left };
 }
 
+/**
+ * Where the dashboard reads: the account itself (balance, period) from `live`, the primary, so it agrees
+ * with /v1/check the moment a use is charged; the features used over 90 days from `history`, which may lag
+ * (a replica, or the read pool).
+ */
+export interface DashboardSources {
+  live: Db;
+  history: Db;
+}
+
 /** The seed's "Token Dashboard for Users", with smart recommendations. */
-export async function userDashboard(db: Db, userId: string, now: Date) {
+export async function userDashboard({ live: db, history }: DashboardSources, userId: string, now: Date) {
   const account = await getAccountView(db, userId, now);
   const periodStart = new Date(account.period.start);
   const periodEnd = new Date(account.period.end);
   const [mostUsed, usual, plans] = await Promise.all([
-    featureUse(db, userId, periodStart, 5),
-    featureUse(db, userId, new Date(now.getTime() - 90 * 86_400_000), 6),
+    featureUse(history, userId, periodStart, 5),
+    featureUse(history, userId, new Date(now.getTime() - 90 * 86_400_000), 6),
     listPlans(db),
   ]);
   const prices = await loadPriceBook(db, usual.map((u) => u.feature), now);

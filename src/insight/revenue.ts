@@ -64,14 +64,17 @@ export async function rewardsGranted(db: Db, range: AnalyticsRange, timeZone: st
   return rows;
 }
 
-/** What each pricing rule did in the range: uses it priced, tokens charged, and tokens above base price. */
-export async function pricingRuleEffects(db: Db, range: AnalyticsRange, timeZone: string) {
-  const { start, end } = bounds(range, timeZone);
-  const { rows } = await sql<{ rule: string; uses: number; tokens: number; base_tokens: number }>`
-    select r->>'id' as rule, count(*) as uses, coalesce(sum(e.cost), 0) as tokens,
-      coalesce(sum((e.pricing->>'baseCost')::int), 0) as base_tokens
-    from ledger_entries e cross join lateral jsonb_array_elements(e.pricing->'rules') r
-    where e.kind = 'use' and e.occurred_at >= ${start} and e.occurred_at < ${end}
-    group by 1 order by 1`.execute(db);
+/**
+ * What each pricing rule did in the range: uses it priced, tokens charged, and tokens above base price,
+ * from the daily rollup (as current as its last run, like the other per-day figures).
+ */
+export async function pricingRuleEffects(db: Db, range: AnalyticsRange) {
+  const rows = await db
+    .selectFrom('pricing_rule_daily')
+    .select(['rule_id as rule', sql<number>`sum(uses)`.as('uses'), sql<number>`sum(tokens)`.as('tokens'), sql<number>`sum(base_tokens)`.as('base_tokens')])
+    .where(sql<boolean>`day between ${range.from}::date and ${range.to}::date`)
+    .groupBy('rule_id')
+    .orderBy('rule_id')
+    .execute();
   return rows.map((r) => ({ rule: r.rule, uses: r.uses, tokens: r.tokens, baseTokens: r.base_tokens, extraTokens: r.tokens - r.base_tokens }));
 }

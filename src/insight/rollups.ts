@@ -51,7 +51,7 @@ export async function runRollups(db: Db, timeZone: string): Promise<{ days: stri
   });
 }
 
-/** Rebuilds one day's aggregates from that day's ledger uses and settled events. */
+/** Rebuilds one day's aggregates (features and plans, pricing rules, activity) from that day's ledger uses and settled events. */
 export async function recomputeDay(trx: Trx, day: string, timeZone: string): Promise<void> {
   const start = sql`(${day}::date::timestamp at time zone ${timeZone})`;
   const end = sql`((${day}::date + 1)::timestamp at time zone ${timeZone})`;
@@ -62,6 +62,13 @@ export async function recomputeDay(trx: Trx, day: string, timeZone: string): Pro
     from ledger_entries
     where kind = 'use' and occurred_at >= ${start} and occurred_at < ${end}
     group by feature_key, coalesce(plan_id, 'unknown')`.execute(trx);
+  await sql`delete from pricing_rule_daily where day = ${day}::date`.execute(trx);
+  await sql`
+    insert into pricing_rule_daily (day, rule_id, uses, tokens, base_tokens)
+    select ${day}::date, r->>'id', count(*), coalesce(sum(e.cost), 0), coalesce(sum((e.pricing->>'baseCost')::int), 0)
+    from ledger_entries e cross join lateral jsonb_array_elements(e.pricing->'rules') r
+    where e.kind = 'use' and e.occurred_at >= ${start} and e.occurred_at < ${end}
+    group by r->>'id'`.execute(trx);
   await sql`delete from activity_daily where day = ${day}::date`.execute(trx);
   await sql`
     insert into activity_daily (day, active_users, uses, tokens, rejected)

@@ -119,7 +119,9 @@ export async function runReconcile(engine: Engine, asOf: Date): Promise<Reconcil
     await sql`set lock_timeout = 0`.execute(conn);
     await sql`select pg_advisory_lock(hashtext('tokens:reconcile'))`.execute(conn);
     try {
-      const findings = await conn
+      // The checks read one snapshot of the replica (or of the read pool): any lag is fine, every change
+      // commits whole, so a replica's snapshot is as consistent as the primary's. The lock stays on the primary.
+      const findings = await engine.readDb
         .transaction()
         .setIsolationLevel('repeatable read')
         .setAccessMode('read only')

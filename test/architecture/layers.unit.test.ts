@@ -34,7 +34,9 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['src/ledger'],
   // Read by everyone: the audit trail, the configuration.
   ['src/audit', 'src/config.ts'],
-  ['src/db', 'src/calendar', 'src/notify-config.ts', 'src/clock.ts', 'src/errors.ts', 'src/log.ts', 'src/redis.ts', 'src/validation.ts', 'src/shutdown-deadline.ts'],
+  // Over the Redis connection: the shared clock, and writes a replica must acknowledge.
+  ['src/clock.ts', 'src/redis-replication.ts'],
+  ['src/db', 'src/calendar', 'src/notify-config.ts', 'src/errors.ts', 'src/log.ts', 'src/redis.ts', 'src/validation.ts', 'src/shutdown-deadline.ts'],
 ];
 
 const root = path.resolve(import.meta.dirname, '../..');

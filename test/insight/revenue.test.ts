@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
 import { runJob, settled, startTestEngine, type TestEngine } from '../support/engine.js';
 import { WEBHOOK_SECRET, deliverAndApply, planCheckout, tokenCheckout } from '../billing/stripe.js';
 
@@ -48,5 +49,27 @@ describe('analytics: revenue per token and feature, upgrade patterns, rewards an
     expect(analytics.pricingRules).toEqual([
       { rule: 'double-match', uses: 2, tokens: 16, baseTokens: 8, extraTokens: 8, revenueCents: { usd: 5520 } },
     ]);
+  });
+
+  it("reads pricing rules' effects from the daily rollup: equal to the ledger's entries, the same on rerun, a new use counted at the next run", async () => {
+    const fromLedger = async () => {
+      const { rows } = await sql<{ rule: string; uses: number; tokens: number; base: number }>`
+        select r->>'id' as rule, count(*) as uses, sum(e.cost) as tokens, sum((e.pricing->>'baseCost')::int) as base
+        from ledger_entries e cross join lateral jsonb_array_elements(e.pricing->'rules') r
+        where e.kind = 'use' group by 1 order by 1`.execute(engine.running.engine.db);
+      return rows.map((r) => ({ rule: r.rule, uses: r.uses, tokens: r.tokens, baseTokens: r.base, extraTokens: r.tokens - r.base }));
+    };
+    const effects = async () =>
+      (await engine.admin('GET', '/admin/api/analytics?from=2027-03-01&to=2027-03-01')).body.pricingRules.map(({ revenueCents: _, ...r }: any) => r);
+    expect(await effects()).toEqual(await fromLedger());
+    await runJob(engine, 'rollups');
+    expect(await effects()).toEqual(await fromLedger());
+
+    await engine.api('POST', '/v1/usage', { userId: 'sam', feature: '06_Job_Match.py', idempotencyKey: 's3' });
+    await settled(engine, 's3');
+    expect(await effects()).toEqual([{ rule: 'double-match', uses: 2, tokens: 16, baseTokens: 8, extraTokens: 8 }]);
+    await runJob(engine, 'rollups');
+    expect(await effects()).toEqual([{ rule: 'double-match', uses: 3, tokens: 24, baseTokens: 12, extraTokens: 12 }]);
+    expect(await effects()).toEqual(await fromLedger());
   });
 });

@@ -36,12 +36,21 @@ function osUser(): { runAs: string[]; uid?: number; gid?: number } {
   return { runAs: ['runuser', '-u', 'postgres', '--'], uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
+export interface PrivatePostgresOptions {
+  /**
+   * Make this cluster a streaming replica of that one: a base backup of it (`pg_basebackup -R`, which
+   * writes standby.signal and primary_conninfo) instead of initdb, then started as a hot standby.
+   */
+  standbyOf?: PrivatePostgres;
+}
+
 /**
  * A PostgreSQL cluster of the test's own (initdb in a temp folder, pg_ctl on a free port), for tests
  * that stop or restart the database. Trust authentication; the superuser is named after the OS user
- * the tests run as, so the engine connects as it would to the shared server.
+ * the tests run as, so the engine connects as it would to the shared server. It can stream its WAL to
+ * a replica (wal_level=replica; initdb trusts replication connections from loopback).
  */
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+export async function startPrivatePostgres(options: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
   const bin = binDir();
   const tool = (name: string) => (bin ? join(bin, name) : name);
   const owner = osUser();
@@ -61,7 +70,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       });
     });
   const readLog = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
-  const serverOptions = [`-p ${port}`, `-k ${dir}`, '-c listen_addresses=127.0.0.1', '-c fsync=off', '-c max_connections=60'].join(' ');
+  const serverOptions = [`-p ${port}`, `-k ${dir}`, '-c listen_addresses=127.0.0.1', '-c fsync=off', '-c max_connections=60', '-c wal_level=replica', '-c hot_standby_feedback=on'].join(' ');
   const start = async () => {
     await run('pg_ctl', ['-D', data, '-l', logFile, '-o', serverOptions, '-w', '-t', '30', 'start'], 40_000);
   };
@@ -69,7 +78,12 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     await run('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', '30', 'stop'], 40_000);
   };
 
-  await run('initdb', ['-D', data, '-U', superuser, '--auth=trust', '--no-sync', '--encoding=UTF8', '--locale=C'], 60_000);
+  if (options.standbyOf) {
+    const from = ['-h', '127.0.0.1', '-p', String(options.standbyOf.port), '-U', superuser];
+    await run('pg_basebackup', [...from, '-D', data, '-R', '-X', 'stream', '--checkpoint=fast', '--no-sync'], 120_000);
+  } else {
+    await run('initdb', ['-D', data, '-U', superuser, '--auth=trust', '--no-sync', '--encoding=UTF8', '--locale=C'], 60_000);
+  }
   const forget = whenExiting(() => {
     const [command, ...rest] = [...owner.runAs, tool('pg_ctl'), '-D', data, '-m', 'immediate', 'stop'];
     spawnSync(command!, rest, { cwd: dir, timeout: 10_000, stdio: 'ignore' });

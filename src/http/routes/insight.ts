@@ -57,5 +57,5 @@ export const insightApi = {
 } as const;
 
 export function dashboardRoutes(app: FastifyInstance, engine: Engine): void {
-  mountRoute(app, insightApi.dashboard, async ({ params }) => userDashboard(engine.db, params.userId, await engine.clock.now()));
+  mountRoute(app, insightApi.dashboard, async ({ params }) => userDashboard({ live: engine.db, history: engine.readDb }, params.userId, await engine.clock.now()));
 }

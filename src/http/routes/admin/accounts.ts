@@ -103,11 +103,11 @@ export const adminAccountsApi = {
 /** What the admin console needs to find an account and act on it; every change is audited. */
 export function adminAccountsRoutes(app: FastifyInstance, engine: Engine): void {
   const r = adminAccountsApi;
-  mountRoute(app, r.search, async ({ query }) => searchAccounts(engine.db, query, await engine.clock.now()));
+  mountRoute(app, r.search, async ({ query }) => searchAccounts(engine.readDb, query, await engine.clock.now()));
 
   mountRoute(app, r.overview, async ({ params }) => accountOverview(engine.db, params.userId, await engine.clock.now()));
 
-  mountRoute(app, r.ledger, async ({ params, query }) => listLedger(engine.db, params.userId, query));
+  mountRoute(app, r.ledger, async ({ params, query }) => listLedger(engine.readDb, params.userId, query));
 
   mountRoute(app, r.holds, async ({ params }) => ({ holds: await listOpenHolds(engine.db, params.userId, await engine.clock.now()) }));
 

@@ -43,10 +43,10 @@ export const adminAlertsApi = {
 /** Both kinds take their ids from one sequence, so one order interleaves them. */
 export function alertRoutes(app: FastifyInstance, engine: Engine): void {
   mountRoute(app, adminAlertsApi.list, async ({ query: { rule, ...query } }) => {
-    if (rule && isReconcileRule(rule)) return { alerts: await listReconcileAlerts(engine.db, { ...query, rule }) };
-    const usage = await listAlerts(engine.db, { ...query, rule });
+    if (rule && isReconcileRule(rule)) return { alerts: await listReconcileAlerts(engine.readDb, { ...query, rule }) };
+    const usage = await listAlerts(engine.readDb, { ...query, rule });
     if (rule) return { alerts: usage };
-    const reconcile = await listReconcileAlerts(engine.db, query);
+    const reconcile = await listReconcileAlerts(engine.readDb, query);
     return { alerts: [...usage, ...reconcile].sort((a, b) => b.id - a.id).slice(0, query.limit) };
   });
 }

@@ -80,17 +80,19 @@ export function analyticsRoutes(app: FastifyInstance, engine: Engine): void {
     if (from > to) throw new EngineError('validation_failed', `from (${from}) is after to (${to})`);
     if (Date.parse(to) - Date.parse(from) > 366 * 86_400_000) throw new EngineError('validation_failed', 'the range is at most 366 days');
     const range = { from, to };
+    // Lag-tolerant reads, on the replica or the read pool: ten queries at once never take /v1/check's connections.
+    const db = engine.readDb;
     const [perDay, today, features, plans, nearLimit, upgrades, revenue, moves, rewards, rules] = await Promise.all([
-      consumptionPerDay(engine.db, range),
-      consumptionToday(engine.db, now, tz),
-      featureTotals(engine.db, range),
-      planTotals(engine.db, range),
-      usersNearLimit(engine.db),
-      upgradeRecommendations(engine.db, now),
-      revenueBetween(engine.db, range, tz),
-      planMoves(engine.db, range, tz),
-      rewardsGranted(engine.db, range, tz),
-      pricingRuleEffects(engine.db, range, tz),
+      consumptionPerDay(db, range),
+      consumptionToday(db, now, tz),
+      featureTotals(db, range),
+      planTotals(db, range),
+      usersNearLimit(db),
+      upgradeRecommendations(db, now),
+      revenueBetween(db, range, tz),
+      planMoves(db, range, tz),
+      rewardsGranted(db, range, tz),
+      pricingRuleEffects(db, range),
     ]);
     const totalTokens = perDay.reduce((s, d) => s + d.tokens, 0);
     const perToken = revenuePerToken(revenue, totalTokens, features);

@@ -103,7 +103,7 @@ export function adminBillingRoutes(app: FastifyInstance, engine: Engine): void {
 
   mountRoute(app, r.changePlan, async ({ params, body, request }) => changePlanSettings(engine.db, params.id, body, adminActor(request), await engine.clock.now()));
 
-  mountRoute(app, r.stripeEvents, async ({ query }) => ({ events: await listStripeEvents(engine.db, query) }));
+  mountRoute(app, r.stripeEvents, async ({ query }) => ({ events: await listStripeEvents(engine.readDb, query) }));
 
   mountRoute(app, r.stripeEvent, async ({ params }) => getStripeEvent(engine.db, params.id));
 

@@ -68,5 +68,5 @@ export function adminCatalogRoutes(app: FastifyInstance, engine: Engine): void {
     return result;
   });
 
-  mountRoute(app, r.audit, async ({ query }) => ({ entries: await listAudit(engine.db, query.limit) }));
+  mountRoute(app, r.audit, async ({ query }) => ({ entries: await listAudit(engine.readDb, query.limit) }));
 }

@@ -59,7 +59,7 @@ export const adminNotificationsApi = {
 
 /** The outbox for operators: what was sent, what failed, and a retry for what failed. */
 export function notificationRoutes(app: FastifyInstance, engine: Engine): void {
-  mountRoute(app, adminNotificationsApi.list, async ({ query }) => ({ notifications: await listNotifications(engine.db, query) }));
+  mountRoute(app, adminNotificationsApi.list, async ({ query }) => ({ notifications: await listNotifications(engine.readDb, query) }));
 
   mountRoute(app, adminNotificationsApi.retry, async ({ params, request }) => {
     const retried = await retryFailedDeliveries(engine.db, params.id, adminActor(request), await engine.clock.now());
