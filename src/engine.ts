@@ -79,7 +79,7 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
   // A connection of the probe's own on the replica, so a read pool busy with analytics never hides the lag.
   const replicaProbeDb = config.databaseReadUrl ? createDb(config.databaseReadUrl, { max: 1, connectionTimeoutMs: 2000, statementTimeoutMs: 2000 }) : null;
   const replicaLag = replicaProbeDb ? () => readReplicaLag(healthDb, replicaProbeDb) : null;
-    const redis = createRedis(config, 'failFast', { connectionName: 'tokens-api' });
+  const redis = createRedis(config, 'failFast', { connectionName: 'tokens-api' });
   redis.on('error', (error: Error) => log.warn({ err: error.message }, 'redis connection error'));
   // A fail-fast connection refuses commands until it is ready; BullMQ's queues check the server at once.
   await once(redis, 'ready');
