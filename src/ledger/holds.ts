@@ -131,6 +131,7 @@ export interface OpenHoldView {
   reservationId: string;
   feature: string;
   cost: number;
+  createdAt: string;
   expiresAt: string;
 }
 
@@ -138,14 +139,14 @@ export interface OpenHoldView {
 export async function listOpenHolds(db: Executor, userId: string, now: Date): Promise<OpenHoldView[]> {
   const rows = await db
     .selectFrom('holds')
-    .select(['id', 'feature_key', 'cost', 'expires_at'])
+    .select(['id', 'feature_key', 'cost', 'created_at', 'expires_at'])
     .where('user_id', '=', userId)
     .where('status', '=', 'open')
     .where('expires_at', '>', now)
     .orderBy('expires_at')
     .orderBy('id')
     .execute();
-  return rows.map((h) => ({ reservationId: h.id, feature: h.feature_key, cost: h.cost, expiresAt: h.expires_at.toISOString() }));
+  return rows.map((h) => ({ reservationId: h.id, feature: h.feature_key, cost: h.cost, createdAt: h.created_at.toISOString(), expiresAt: h.expires_at.toISOString() }));
 }
 
 /** The sweep: every open hold whose time has passed gives its tokens back. Returns how many expired. */

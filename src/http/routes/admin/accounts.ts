@@ -4,9 +4,8 @@ import type { Engine } from '../../../engine.js';
 import { searchAccounts } from '../../../accounts/account-search.js';
 import { accountOverview } from '../../../billing/account-overview.js';
 import { listLedger } from '../../../accounts/ledger-history.js';
-import { listOpenHolds } from '../../../accounts/open-holds.js';
-import { releaseHold } from '../../../ledger/holds.js';
-import { getAccountView } from '../../../accounts/accounts.js';
+import { listOpenHolds, releaseHold } from '../../../ledger/holds.js';
+import { getAccountView, requireAccount } from '../../../accounts/accounts.js';
 import { changePlanAsAdmin } from '../../../billing/admin-plan-change.js';
 import { billingRules } from '../../../billing/billing-rules.js';
 import { runLedger } from '../../../ledger/run-ledger.js';
@@ -109,7 +108,10 @@ export function adminAccountsRoutes(app: FastifyInstance, engine: Engine): void 
 
   mountRoute(app, r.ledger, async ({ params, query }) => listLedger(engine.readDb, params.userId, query));
 
-  mountRoute(app, r.holds, async ({ params }) => ({ holds: await listOpenHolds(engine.db, params.userId, await engine.clock.now()) }));
+  mountRoute(app, r.holds, async ({ params }) => {
+    await requireAccount(engine.db, params.userId);
+    return { holds: await listOpenHolds(engine.db, params.userId, await engine.clock.now()) };
+  });
 
   mountRoute(app, r.releaseHold, async ({ params, request }) => {
     const result = await releaseHold(engine.ledger, params.reservationId, await engine.clock.now(), engine.accountGate, { userId: params.userId, actor: adminActor(request) });
