@@ -8,7 +8,9 @@ import { ReplicatedWrites } from './redis-replication.js';
 import { createQueues, closeQueues, type Queues } from './queues.js';
 import { SharedTestClock, systemClock, type Clock } from './clock.js';
 import { FeatureDirectory } from './catalog/features.js';
-import { UsageBatcher } from './usage/batcher.js';
+import { UsageStage } from './usage/usage-stage.js';
+import { StageMover } from './usage/stage-mover.js';
+import { IntakeLookup } from './usage/intake-lookup.js';
 import { UsageIntake } from './usage/intake.js';
 import { UsageBacklog } from './usage/backlog.js';
 import { createMetrics, type EngineMetrics } from './metrics.js';
@@ -51,7 +53,9 @@ export interface Engine {
   clock: Clock;
   testClock: SharedTestClock | null;
   features: FeatureDirectory;
-  batcher: UsageBatcher;
+  stage: UsageStage;
+  /** Turns staged usage events into jobs; started by the workers role (workers/index.ts). */
+  stageMover: StageMover;
   intake: UsageIntake;
   /** Usage events waiting to be applied, for back-pressure (refreshed in the background where the api role runs). */
   backlog: UsageBacklog;
@@ -94,17 +98,19 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
     timeoutMs: config.redisWaitTimeoutMs,
     slotKey: `${config.queuePrefix}:usage:id`,
   });
-  const batcher = new UsageBatcher(queues.usage, {
-    replication,
-    shards: config.usageShards,
-    maxEvents: config.batchMaxEvents,
-    maxWaitMs: config.batchMaxWaitMs,
-    backlog,
-  });
-  const intake = new UsageIntake({
-    db,
+  const stage = new UsageStage(redis, config.queuePrefix);
+  const stageMover = new StageMover(
     redis,
-    batcher,
+    queues.usage,
+    stage.keys,
+    { shards: config.usageShards, maxEvents: config.batchMaxEvents, maxWaitMs: config.batchMaxWaitMs },
+    log,
+  );
+  const intake = new UsageIntake({
+    redis,
+    lookup: new IntakeLookup(db),
+    stage,
+    replication,
     features,
     clock,
     backlog,
@@ -132,7 +138,8 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
     clock,
     testClock,
     features,
-    batcher,
+    stage,
+    stageMover,
     intake,
     backlog,
     metrics: createMetrics(queues, { backlog: config.roles.includes('api') ? backlog : undefined, replicaLag: replicaLag ?? undefined, log }),
@@ -143,7 +150,7 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
 /** Lets what was accepted reach Redis, then closes every connection. */
 export async function closeEngine(engine: Engine): Promise<void> {
   engine.backlog.stop();
-  await engine.batcher.drain().catch((error: unknown) => engine.log.error({ err: error }, 'usage events not enqueued at shutdown; their requests were answered with an error'));
+  await closeWithin(engine.stageMover.stop(), engine.config.shutdownTimeoutMs, () => {});
   const queuesClosed = await closeWithin(closeQueues(engine.queues), engine.config.shutdownTimeoutMs, () => {});
   if (!queuesClosed) engine.log.warn('queue connections did not close in time; dropping them');
   engine.redis.disconnect();

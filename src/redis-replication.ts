@@ -21,12 +21,27 @@ export class ReplicatedWrites {
     },
   ) {}
 
+  private next: Promise<void> | undefined;
+
   get enabled(): boolean {
     return this.opts.replicas > 0;
   }
 
-  async confirm(): Promise<void> {
-    if (!this.enabled) return;
+  /**
+   * Resolves once replicas hold every write this connection made before the call. Callers of one turn
+   * of the event loop share one WAIT: each made its writes before it asked, so a WAIT sent after all of
+   * them have asked covers them all.
+   */
+  confirm(): Promise<void> {
+    if (!this.enabled) return Promise.resolve();
+    this.next ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.next = undefined;
+      return this.waitForReplicas();
+    });
+    return this.next;
+  }
+
+  private async waitForReplicas(): Promise<void> {
     const { replicas, timeoutMs, slotKey } = this.opts;
     let acknowledged: number;
     if (isCluster(this.redis)) {

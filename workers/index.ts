@@ -8,8 +8,9 @@ import { startRenewalWorker } from './renewal.js';
 import { startPaymentWorker } from './payment.js';
 import { startNotificationWorker } from './notification.js';
 
-/** Every worker of the engine, for a process running the `workers` role. */
+/** Every worker of the engine, for a process running the `workers` role, and the mover that turns staged usage events into their jobs. */
 export function startWorkers(engine: Engine): Worker[] {
+  engine.stageMover.start();
   return [startUsageWorker(engine), startScheduledWorker(engine), startRenewalWorker(engine), startPaymentWorker(engine), startNotificationWorker(engine)];
 }
 

@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { RedisClient } from '../redis.js';
 import { EngineError } from '../errors.js';
+import { stageKeys } from './usage-stage.js';
 
 // Resets the count when nothing is pending: whatever a crash or a removed job left it at, it is exact
 // again as soon as the queue is empty.
@@ -18,8 +19,8 @@ return '0'`;
 const RETRY_AFTER_SECONDS = 5;
 
 /**
- * How many usage events wait to be applied, for back-pressure. One Redis counter that the API adds a
- * flush's events to once their jobs are in, and workers take settled jobs' events from. Each API
+ * How many usage events wait to be applied, for back-pressure. One Redis counter that the intake adds
+ * events to in the script that stages them (UsageStage), and workers take settled jobs' events from. Each API
  * process re-reads it once a second in the background, so refusing costs a request no round trip. Any
  * drift (a process that died between its jobs and its count, a job removed by hand) is undone the next
  * time the queue is empty. The counter's key carries the queues' prefix: on a cluster, its hash tag puts
@@ -29,15 +30,16 @@ export class UsageBacklog {
   private figure = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly key: string;
+  private readonly staged: string;
 
   constructor(
     private readonly redis: RedisClient,
     private readonly queue: Queue,
     private readonly opts: { prefix: string; limit: number; refreshMs?: number },
   ) {
-    this.key = `${opts.prefix}:usage-backlog`;
+    ({ backlog: this.key, staged: this.staged } = stageKeys(opts.prefix));
     // A fixed number of keys: ioredis then knows which arguments are keys (a cluster routes by them).
-    if (!('resetUsageBacklogWhenIdle' in redis)) redis.defineCommand('resetUsageBacklogWhenIdle', { numberOfKeys: 7, lua: resetWhenIdleScript });
+    if (!('resetUsageBacklogWhenIdle2' in redis)) redis.defineCommand('resetUsageBacklogWhenIdle2', { numberOfKeys: 8, lua: resetWhenIdleScript });
   }
 
   /** The figure last read: usage events waiting to be applied. */
@@ -57,11 +59,6 @@ export class UsageBacklog {
     }
   }
 
-  /** Counts events just added to the queue. */
-  added(events: number): void {
-    this.redis.incrby(this.key, events).catch(() => undefined);
-  }
-
   /** Takes applied (or finally failed) events off the count; a lost decrement is made good when the queue empties. */
   settled(events: number): void {
     this.redis.decrby(this.key, events).catch(() => undefined);
@@ -69,8 +66,8 @@ export class UsageBacklog {
 
   async refresh(): Promise<number> {
     const k = this.queue.keys;
-    const keys = [this.key, k.wait!, k.active!, k.paused!, k.delayed!, k.prioritized!, k['waiting-children']!];
-    const value = await (this.redis as unknown as { resetUsageBacklogWhenIdle(...keys: string[]): Promise<string> }).resetUsageBacklogWhenIdle(...keys);
+    const keys = [this.key, this.staged, k.wait!, k.active!, k.paused!, k.delayed!, k.prioritized!, k['waiting-children']!];
+    const value = await (this.redis as unknown as { resetUsageBacklogWhenIdle2(...keys: string[]): Promise<string> }).resetUsageBacklogWhenIdle2(...keys);
     this.figure = Math.max(0, Number(value) || 0);
     return this.figure;
   }

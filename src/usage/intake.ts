@@ -1,11 +1,11 @@
 import { eachKey, type RedisClient } from '../redis.js';
-import { preparedQuery, type Db } from '../db/database.js';
-import type { UsageStatus } from '../db/schema.js';
 import type { Clock } from '../clock.js';
 import type { FeatureDirectory } from '../catalog/features.js';
 import { EngineError } from '../errors.js';
-import type { UsageBatcher } from './batcher.js';
+import type { ReplicatedWrites } from '../redis-replication.js';
 import type { UsageBacklog } from './backlog.js';
+import type { IntakeLookup } from './intake-lookup.js';
+import type { UsageStage } from './usage-stage.js';
 import { payloadHash, type QueuedUsageEvent, type UsageEvent } from './usage-event.js';
 import { decodeRecord, encodeRecord, recordsPayload, type InFlightRecord } from './in-flight-record.js';
 
@@ -22,26 +22,22 @@ export interface AcceptedUsage {
  */
 export const SETTLED_RECORD_TTL_SECONDS = 300;
 
-// Reads the record of a key or, if there is none, writes ours: one round trip, no race between the two.
-const claimScript = `
-local current = redis.call('GET', KEYS[1])
-if current then return current end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-return false`;
-
 const FUTURE_SKEW_MS = 5 * 60_000;
 
 /**
  * Accepts usage events for the queue: validates them against the catalog and the accounts, enforces
- * "same key, same payload" (409 otherwise), and hands them to the batcher. Used by HTTP and by the
- * in-process producer alike, so both follow the same rules.
+ * "same key, same payload" (409 otherwise), and stages them in Redis (UsageStage), from where a mover
+ * in the workers turns them into jobs. Used by HTTP and by the in-process producer alike, so both
+ * follow the same rules. A single event costs two round trips: PostgreSQL (shared with every request
+ * of the same turn of the event loop) and one Redis script that claims its key and stages it.
  */
 export class UsageIntake {
   constructor(
     private readonly deps: {
-      db: Db;
       redis: RedisClient;
-      batcher: UsageBatcher;
+      lookup: IntakeLookup;
+      stage: UsageStage;
+      replication: ReplicatedWrites;
       features: FeatureDirectory;
       clock: Clock;
       backlog: UsageBacklog;
@@ -50,16 +46,14 @@ export class UsageIntake {
       /** How far in the past occurredAt may lie (TOKENS_USAGE_MAX_AGE_DAYS). */
       maxAgeDays: number;
     },
-  ) {
-    if (!('claimUsageKey' in deps.redis)) deps.redis.defineCommand('claimUsageKey', { numberOfKeys: 1, lua: claimScript });
-  }
+  ) {}
 
   private redisKey(idempotencyKey: string): string {
     return `${this.deps.keyPrefix}:usage-key:${idempotencyKey}`;
   }
 
   async accept(input: UsageEvent[]): Promise<AcceptedUsage[]> {
-    const { db, features, clock } = this.deps;
+    const { features, clock } = this.deps;
     this.deps.backlog.admit();
     const now = await clock.now();
     const events = this.dedupe(input);
@@ -76,23 +70,24 @@ export class UsageIntake {
     }
     const userIds = [...new Set(events.map((e) => e.userId))];
     const keys = events.map((e) => e.idempotencyKey);
-    const { accounts, settled } = await knownAccountsAndSettledKeys(db, userIds, keys);
-    const createdAt = new Map(accounts.map((a) => [a.userId, a.createdAt]));
+    const { createdAt, settled: settledByKey } = await this.deps.lookup.lookup(userIds, keys);
     const missing = userIds.filter((u) => !createdAt.has(u));
     if (missing.length > 0) {
       throw new EngineError('account_not_found', `no account for userId: ${missing.join(', ')}`, { userIds: missing });
     }
-    const settledByKey = new Map(settled.map((s) => [s.idempotency_key, s]));
     const conflicts = events.filter((e) => {
       const s = settledByKey.get(e.idempotencyKey);
-      return s !== undefined && s.payload_hash !== payloadHash(e);
+      return s !== undefined && s.payloadHash !== payloadHash(e);
     });
     if (conflicts.length > 0) throw conflictError(conflicts.map((e) => e.idempotencyKey));
 
     const open = events.filter((e) => !settledByKey.has(e.idempotencyKey));
     this.refuseOutOfRange(open, createdAt, now);
-    const queued = await this.claim(open, now);
-    if (queued.length > 0) await this.deps.batcher.add(queued);
+    if (open.length > 0) {
+      await this.claimAndStage(open, now);
+      // Replicas must hold the staged events before the 202 says they are safe (TOKENS_REDIS_WAIT_REPLICAS).
+      await this.deps.replication.confirm();
+    }
     return events.map((e) => ({
       idempotencyKey: e.idempotencyKey,
       status: settledByKey.get(e.idempotencyKey)?.status ?? 'queued',
@@ -103,7 +98,7 @@ export class UsageIntake {
    * A use is charged at the price of its occurredAt: one dated long ago, or before its account existed,
    * would buy at a price nobody could buy at any more. A settled event replayed is not judged again.
    */
-  private refuseOutOfRange(events: UsageEvent[], createdAt: Map<string, Date>, now: Date): void {
+  private refuseOutOfRange(events: UsageEvent[], createdAt: ReadonlyMap<string, Date>, now: Date): void {
     const oldest = now.getTime() - this.deps.maxAgeDays * 86_400_000;
     const out = events.flatMap((e) => {
       if (!e.occurredAt) return [];
@@ -133,19 +128,29 @@ export class UsageIntake {
   }
 
   /**
-   * Records each open key's fingerprint in Redis (or finds the one recorded). A replay of an accepted
-   * event is enqueued again with its first occurredAt: the worker settles a key once, and re-enqueueing
-   * covers an earlier accept whose enqueue failed. If any key conflicts, the keys this call recorded are
-   * forgotten again, so a refused request leaves nothing behind.
+   * Records each open key's fingerprint in Redis (or finds the one recorded) and stages its event. A
+   * replay of an accepted event is staged again with its first occurredAt: the worker settles a key
+   * once, and staging again covers an earlier accept that claimed the key and failed before it staged
+   * (a batch, or any event on a cluster, claims first and stages after). If any key conflicts, the keys
+   * this call recorded are forgotten again and nothing is staged, so a refused request leaves nothing
+   * behind.
    */
-  private async claim(events: UsageEvent[], now: Date): Promise<QueuedUsageEvent[]> {
-    if (events.length === 0) return [];
-    type Claiming = { claimUsageKey(key: string, value: string, ttl: number): Promise<string | null> };
+  private async claimAndStage(events: UsageEvent[], now: Date): Promise<void> {
+    const { stage, idempotencyTtlSeconds: ttl } = this.deps;
     const records = events.map((e): InFlightRecord => ({ hash: payloadHash(e), occurredAt: e.occurredAt ? new Date(e.occurredAt) : now, feature: e.feature, userId: e.userId }));
+    if (events.length === 1 && stage.stagesWithClaim) {
+      const [event, ours] = [events[0]!, records[0]!];
+      const existing = await stage.claimAndStage(this.redisKey(event.idempotencyKey), encodeRecord(ours), ttl, toQueued(event, ours));
+      if (existing === null) return;
+      const found = decodeRecord(existing);
+      if (!recordsPayload(found, ours.hash)) throw conflictError([event.idempotencyKey]);
+      await stage.stage([toQueued(event, { ...ours, occurredAt: found.occurredAt })]);
+      return;
+    }
     // The keys lie in many slots (of many masters, on a cluster): one claim each, sent together.
-    const results = await eachKey<Claiming>(
+    const results = await eachKey<RedisClient>(
       this.deps.redis,
-      events.map((e, i) => (c) => c.claimUsageKey(this.redisKey(e.idempotencyKey), encodeRecord(records[i]!), this.deps.idempotencyTtlSeconds)),
+      events.map((e, i) => (c) => stage.claim(c, this.redisKey(e.idempotencyKey), encodeRecord(records[i]!), ttl)),
     );
     const conflicts: string[] = [];
     const newlyClaimed: string[] = [];
@@ -166,7 +171,7 @@ export class UsageIntake {
       await eachKey<RedisClient>(this.deps.redis, newlyClaimed.map((k) => (c) => c.del(this.redisKey(k))));
       throw conflictError(conflicts);
     }
-    return queued;
+    await stage.stage(queued);
   }
 
   /** An accepted event that has not settled yet, as Redis remembers it. */
@@ -182,27 +187,6 @@ export class UsageIntake {
     if (idempotencyKeys.length === 0) return;
     eachKey<RedisClient>(this.deps.redis, idempotencyKeys.map((key) => (c) => c.expire(this.redisKey(key), SETTLED_RECORD_TTL_SECONDS))).catch(() => undefined);
   }
-}
-
-const intakeLookup = `
-select 'account' as kind, user_id as key, null as payload_hash, null as status, created_at from accounts where user_id = any($1::text[])
-union all
-select 'settled', idempotency_key, payload_hash, status, null from usage_events where idempotency_key = any($2::text[])`;
-
-/**
- * Which of these accounts exist (and since when) and which of these keys have settled: one prepared
- * statement, one round trip. A single-event accept is mostly round trips, so this halves what it asks
- * of PostgreSQL.
- */
-async function knownAccountsAndSettledKeys(db: Db, userIds: string[], keys: string[]) {
-  type Row = { kind: 'account' | 'settled'; key: string; payload_hash: string | null; status: UsageStatus | null; created_at: Date | null };
-  const rows = await preparedQuery<Row>(db, 'usage_intake_lookup_v2', intakeLookup, [userIds, keys]);
-  return {
-    accounts: rows.filter((r) => r.kind === 'account').map((r) => ({ userId: r.key, createdAt: r.created_at! })),
-    settled: rows
-      .filter((r) => r.kind === 'settled')
-      .map((r) => ({ idempotency_key: r.key, payload_hash: r.payload_hash!, status: r.status! })),
-  };
 }
 
 function toQueued(e: UsageEvent, record: InFlightRecord): QueuedUsageEvent {

@@ -31,8 +31,8 @@ export async function engineState(engine: Pick<TestEngine, 'databaseUrl' | 'pref
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${engine.prefix}:*`, 'COUNT', 10_000);
       cursor = next;
-      // The test clock and the schedule locks move on their own; everything else is the engine's data.
-      redisKeys += keys.filter((k) => !k.endsWith(':test-clock') && !k.includes(':schedule:') && !k.includes(':usage-backlog')).length;
+      // The test clock, the schedule locks and the usage mover's lease move on their own; everything else is the engine's data.
+      redisKeys += keys.filter((k) => !k.endsWith(':test-clock') && !k.includes(':schedule:') && !k.includes(':usage-backlog') && !k.includes(':usage-mover')).length;
     } while (cursor !== '0');
     return { accounts, rows: Object.fromEntries(counts.rows.map((r) => [r.t, r.n])), queues, redisKeys };
   } finally {
