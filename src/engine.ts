@@ -14,7 +14,7 @@ import { IntakeLookup } from './usage/intake-lookup.js';
 import { UsageIntake } from './usage/intake.js';
 import { UsageBacklog } from './usage/backlog.js';
 import { createMetrics, type EngineMetrics } from './metrics.js';
-import { RuleCache } from './pricing/rule-cache.js';
+import { PricingCache } from './pricing/pricing-cache.js';
 import { AccountGate } from './ledger/account-gate.js';
 import type { Ledger } from './ledger/run-ledger.js';
 import { warningObserver } from './notify/warning-observer.js';
@@ -60,8 +60,8 @@ export interface Engine {
   /** Usage events waiting to be applied, for back-pressure (refreshed in the background where the api role runs). */
   backlog: UsageBacklog;
   metrics: EngineMetrics;
-  /** Pricing rules for /v1/check's hot path, reloaded when pricing_state.version moves. */
-  ruleCache: RuleCache;
+  /** The catalog's prices and the pricing rules for /v1/check's hot path, reloaded when pricing_state.version moves. */
+  pricingCache: PricingCache;
 }
 
 export async function createEngine(config: Config, log: Logger): Promise<Engine> {
@@ -143,7 +143,7 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
     intake,
     backlog,
     metrics: createMetrics(queues, { backlog: config.roles.includes('api') ? backlog : undefined, replicaLag: replicaLag ?? undefined, log }),
-    ruleCache: new RuleCache(),
+    pricingCache: new PricingCache(),
   };
 }
 

@@ -16,3 +16,18 @@ export function priceInForce(featureKey: Expression<string>, at: Expression<Date
     where p.feature_key = ${featureKey} and p.effective_from <= ${at}
     order by p.effective_from desc limit 1)`;
 }
+
+/**
+ * How long the answer of priceInForce at `at` holds, by the same rule: from the moment the price in force
+ * took effect (null while none has: the feature is not on sale yet) until the next price version takes
+ * over (null when none is due). Any moment in [since, until) gets the same price; a reader caching it
+ * (src/pricing/pricing-cache.ts) asks again outside that span.
+ */
+export function priceInForceSpan(featureKey: Expression<string>, at: Expression<Date> | Date): { since: RawBuilder<Date | null>; until: RawBuilder<Date | null> } {
+  return {
+    since: sql<Date | null>`(select max(p.effective_from) from feature_prices p
+      where p.feature_key = ${featureKey} and p.effective_from <= ${at})`,
+    until: sql<Date | null>`(select min(p.effective_from) from feature_prices p
+      where p.feature_key = ${featureKey} and p.effective_from > ${at})`,
+  };
+}

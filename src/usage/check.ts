@@ -1,11 +1,10 @@
 import { sql } from 'kysely';
 import { preparedQuery, statementText, type Db } from '../db/database.js';
-import { priceInForce } from '../catalog/price-in-force.js';
 import { spendableAt } from '../ledger/spendable.js';
 import { runLedger, type Ledger } from '../ledger/run-ledger.js';
 import { placeHold } from '../ledger/holds.js';
 import { loadPriceBook } from '../pricing/price-book.js';
-import type { RuleCache } from '../pricing/rule-cache.js';
+import type { PricingCache } from '../pricing/pricing-cache.js';
 import type { AccountGate } from '../ledger/account-gate.js';
 import { releaseDueHolds } from '../ledger/hold-expiry.js';
 
@@ -31,46 +30,43 @@ export interface CheckRequest {
 
 interface CheckRow {
   pricing_version: number;
-  feature_exists: boolean;
-  enabled: boolean | null;
-  cost: number | null;
   account_exists: boolean;
   spendable: number | null;
 }
 
 // Parsed and planned once per connection: this is the hottest query of the engine. $1 the account, $2 the
-// feature, $3 the time. A feature without a price in force at $3 is not on sale: its cost reads null.
+// time. The feature's price and the rules come from the PricingCache, kept current by the version read here.
 const CHECK_QUERY = statementText(sql`
   select (select version from pricing_state where id = 1) as pricing_version,
-    f.key is not null as feature_exists, f.enabled,
-    ${priceInForce(sql.ref('f.key'), sql.raw('$3::timestamptz'))} as cost,
     a.user_id is not null as account_exists,
-    ${spendableAt({ userId: sql.ref('a.user_id'), balance: sql.ref('a.balance'), held: sql.ref('a.held') }, sql.raw('$3::timestamptz'))} as spendable
+    ${spendableAt({ userId: sql.ref('a.user_id'), balance: sql.ref('a.balance'), held: sql.ref('a.held') }, sql.raw('$2::timestamptz'))} as spendable
   from (select 1) as one
-  left join features f on f.key = $2
   left join accounts a on a.user_id = $1`);
 
-/** Answers from current state in one round trip: the feature's price now and the spendable balance. */
-async function quoteForAccount(db: Db, userId: string, feature: string, now: Date): Promise<CheckRow> {
-  const [row] = await preparedQuery<CheckRow>(db, 'tokens-check-v3', CHECK_QUERY, [userId, feature, now]);
+/** The account's side of a check from current state, in one round trip: whether it exists, what it can spend. */
+async function spendableNow(db: Db, userId: string, now: Date): Promise<CheckRow> {
+  const [row] = await preparedQuery<CheckRow>(db, 'tokens-check-v4', CHECK_QUERY, [userId, now]);
   return row!;
 }
 
 /** Why a check is refused before its cost is weighed; a feature with no price in force is unknown. */
-function refusal(row: Pick<CheckRow, 'feature_exists' | 'enabled' | 'account_exists' | 'cost'>): CheckReason | undefined {
+function refusal(row: { feature_exists: boolean; enabled: boolean | null; account_exists: boolean; cost: number | null }): CheckReason | undefined {
   if (!row.feature_exists || row.cost === null) return 'unknown_feature';
   if (!row.account_exists) return 'account_not_found';
   if (!row.enabled) return 'feature_disabled';
   return undefined;
 }
 
-export async function checkFeature(ledger: Ledger, req: CheckRequest, now: Date, rules: RuleCache, gate: AccountGate): Promise<CheckResult> {
+export async function checkFeature(ledger: Ledger, req: CheckRequest, now: Date, pricing: PricingCache, gate: AccountGate): Promise<CheckResult> {
   const { db } = ledger;
   if (!req.reserve) {
-    const row = await quoteForAccount(db, req.userId, req.feature, now);
-    const cost = row.cost === null ? 0 : (await rules.at(db, row.pricing_version, now)).apply(req.feature, row.cost, now).cost;
+    const row = await spendableNow(db, req.userId, now);
+    const quote = await pricing.quote(db, row.pricing_version, req.feature, now);
+    const cost = quote?.cost ?? 0;
     const balance = row.spendable ?? 0;
-    const reason = refusal(row) ?? (balance < cost ? 'insufficient_tokens' : undefined);
+    const reason =
+      refusal({ feature_exists: !!quote, enabled: quote?.enabled ?? false, account_exists: row.account_exists, cost: quote?.baseCost ?? null }) ??
+      (balance < cost ? 'insufficient_tokens' : undefined);
     return reason ? { allowed: false, cost, balance, reason } : { allowed: true, cost, balance };
   }
   return gate.run(req.userId, () => runLedger(ledger, now, [], async (_, unit) => {

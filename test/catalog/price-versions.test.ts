@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settled, startTestEngine, type TestEngine } from '../support/engine.js';
 
@@ -49,5 +50,26 @@ describe('prices are versioned: a use pays the price in force when it occurred',
     await engine.api('POST', '/v1/usage', { userId: 'pricey', feature: 'ai_insights', idempotencyKey: 'disabled-1' });
     expect(await settled(engine, 'disabled-1')).toMatchObject({ status: 'rejected', reason: 'feature_disabled' });
     expect((await engine.api('GET', '/v1/accounts/pricey')).body.balance).toBe(92);
+  });
+
+  it('a catalog change written by any hand reaches the very next check, and a scheduled price takes over at its time', async () => {
+    const db = engine.running.engine.db;
+    const check = async () => (await engine.api('POST', '/v1/check', { userId: 'pricey', feature: 'resume_upload' })).body;
+    expect(await check()).toMatchObject({ allowed: true, cost: 5 });
+    await sql`update features set enabled = false where key = 'resume_upload'`.execute(db);
+    expect(await check()).toMatchObject({ allowed: false, reason: 'feature_disabled' });
+    await sql`update features set enabled = true where key = 'resume_upload'`.execute(db);
+    const now = await engine.advance(0);
+    await sql`insert into feature_prices (feature_key, cost, effective_from, changed_by)
+      values ('resume_upload', 7, ${new Date(now.getTime() + 60_000)}, 'test')`.execute(db);
+    expect(await check()).toMatchObject({ allowed: true, cost: 5 });
+    await engine.advance(59);
+    expect(await check()).toMatchObject({ allowed: true, cost: 5 });
+    await engine.advance(1);
+    expect(await check()).toMatchObject({ allowed: true, cost: 7 });
+    await sql`insert into features (key, name) values ('fresh_feature', 'Fresh')`.execute(db);
+    expect((await engine.api('POST', '/v1/check', { userId: 'pricey', feature: 'fresh_feature' })).body).toMatchObject({ allowed: false, reason: 'unknown_feature' });
+    await sql`insert into feature_prices (feature_key, cost, effective_from, changed_by) values ('fresh_feature', 2, ${await engine.advance(0)}, 'test')`.execute(db);
+    expect((await engine.api('POST', '/v1/check', { userId: 'pricey', feature: 'fresh_feature' })).body).toMatchObject({ allowed: true, cost: 2 });
   });
 });
