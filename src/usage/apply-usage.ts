@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Trx } from '../db/database.js';
+import { arrayLiteral, type ArrayElement } from '../db/array-literal.js';
 import type { Hold, UsageStatus } from '../db/schema.js';
 import type { LedgerUnit } from '../ledger/run-ledger.js';
 import { closeHold } from '../ledger/holds.js';
@@ -114,7 +115,7 @@ export async function applyUsage(unit: LedgerUnit, events: QueuedUsageEvent[]): 
  */
 async function settledKeys(trx: Trx, keys: string[]): Promise<Set<string>> {
   const { rows } = await sql<{ idempotency_key: string }>`
-    select idempotency_key from usage_events where idempotency_key = any(${keys}::text[])`.execute(trx);
+    select idempotency_key from usage_events where idempotency_key = any(${arrayLiteral(keys)}::text[])`.execute(trx);
   return new Set(rows.map((r) => r.idempotency_key));
 }
 
@@ -133,7 +134,7 @@ async function recordSettled(trx: Trx, events: QueuedUsageEvent[], outcomes: Map
   if (events.length === 0) return;
   const sorted = [...events].sort((a, b) => (a.idempotencyKey < b.idempotencyKey ? -1 : 1));
   const settled = sorted.map((e) => outcomes.get(e.idempotencyKey)!);
-  const column = <T>(pick: (e: QueuedUsageEvent, o: UsageOutcome) => T) => sorted.map((e, i) => pick(e, settled[i]!));
+  const column = (pick: (e: QueuedUsageEvent, o: UsageOutcome) => ArrayElement) => arrayLiteral(sorted.map((e, i) => pick(e, settled[i]!)));
   const result = await sql`
     insert into usage_events (idempotency_key, user_id, feature_key, payload_hash, status, reason, cost, balance_after,
       reservation_id, occurred_at, applied_at, metadata)
