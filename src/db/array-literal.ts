@@ -16,13 +16,11 @@ const NEEDS_ESCAPE = /["\\]/;
  *   arrayLiteral([1, 2, undefined])    // {1,2,NULL}
  */
 export function arrayLiteral(values: readonly ArrayElement[]): string {
-  const parts = new Array<string>(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v === null || v === undefined) parts[i] = 'NULL';
-    else if (typeof v === 'string') parts[i] = NEEDS_ESCAPE.test(v) ? `"${v.replace(/["\\]/g, '\\$&')}"` : `"${v}"`;
-    else if (v instanceof Date) parts[i] = Number.isNaN(v.getTime()) ? '"invalid date"' : `"${v.toISOString()}"`;
-    else parts[i] = String(v);
-  }
+  const parts = values.map((v) => {
+    if (v === null || v === undefined) return 'NULL';
+    if (typeof v === 'string') return NEEDS_ESCAPE.test(v) ? `"${v.replace(/["\\]/g, '\\$&')}"` : `"${v}"`;
+    if (v instanceof Date) return Number.isNaN(v.getTime()) ? '"invalid date"' : `"${v.toISOString()}"`;
+    return String(v);
+  });
   return `{${parts.join(',')}}`;
 }
