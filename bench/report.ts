@@ -26,7 +26,8 @@ export interface BenchResults {
   usageMemory: ProcessMemory[];
   bullmq: CeilingSweep;
   ratios: { spreadOverNoop: number; hotOverSpread: number };
-  floor: FloorComparison;
+  /** Left out by `-- --usage` (the end-to-end phases and the ceiling alone). */
+  floor?: FloorComparison;
   targets: { e2e: boolean; spreadOverNoop: boolean; hotOverSpread: boolean; apiRss: boolean };
   /** 1-minute load average at the end (the start is in machine). */
   loadAtEnd: number;
@@ -41,7 +42,7 @@ const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
 
 /** The API process's peak over the whole run: the end-to-end phases and the floor comparison. */
 export function apiPeakMb(r: Pick<BenchResults, 'usageMemory' | 'floor'>): number {
-  return Math.max(...[...r.usageMemory, ...r.floor.memory].filter((m) => m.name === 'api').map((m) => m.peakMb));
+  return Math.max(...[...r.usageMemory, ...(r.floor?.memory ?? [])].filter((m) => m.name === 'api').map((m) => m.peakMb));
 }
 
 export function markdown(r: BenchResults): string {
@@ -80,10 +81,33 @@ export function markdown(r: BenchResults): string {
     '| --- | --- | --- |',
     ...rows.map(([a, b, c]) => `| ${a} | ${b} | ${c} |`),
     '',
-    floorMarkdown(r.floor),
+    usagePhasesMarkdown(spread, hot),
     '',
+    ...(r.floor ? [floorMarkdown(r.floor), ''] : []),
     '| Machine | |',
     '| --- | --- |',
     ...machineRows.map(([a, b]) => `| ${a} | ${b} |`),
+  ].join('\n');
+}
+
+const pct = (n: number) => `${Math.round(n)} %`;
+
+/** Where each end-to-end phase's CPU went, what its transactions carried and where PostgreSQL's sessions waited. */
+function usagePhasesMarkdown(spread: UsageThroughput, hot: UsageThroughput): string {
+  const phases: Array<[string, UsageThroughput]> = [[`${spread.accounts} accounts`, spread], ['1 hot account', hot]];
+  const names = spread.cpu.engine.map((e) => e.name);
+  const waits = (u: UsageThroughput) => u.pgWaits.map((w) => `${w.sessions.toFixed(2)} ${w.state}`).join('<br>');
+  return [
+    'End-to-end phases, first request to last event applied (CPU in percent of one core; the machine has ' +
+      'two; WAL: the whole PostgreSQL server, per event):',
+    '',
+    `| phase | ${names.join(' | ')} | PostgreSQL (its backends) | Redis | load generator | everything else | machine busy | transactions | events / jobs per transaction | WAL per event | WAL syncs | PostgreSQL sessions |`,
+    `| --- | ${names.map(() => '---').join(' | ')} | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+    ...phases.map(
+      ([name, u]) =>
+        `| ${name} | ${u.cpu.engine.map((e) => pct(e.percentOfCore)).join(' | ')} | ${pct(u.cpu.postgres)} | ${pct(u.cpu.redis)} | ${pct(u.cpu.loadGenerator)} | ` +
+        `${pct(u.cpu.other)} | ${pct(u.cpu.machineBusyPercent)} | ${u.transactions} | ${Math.round(u.eventsPerTransaction)} / ${u.jobsPerTransaction.toFixed(1)} | ` +
+        `${Math.round(u.wal.bytesPerEvent)} B, ${u.wal.recordsPerEvent.toFixed(1)} records | ${u.wal.syncs} | ${waits(u)} |`,
+    ),
   ].join('\n');
 }

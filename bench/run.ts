@@ -11,6 +11,7 @@
 // `-- --soak` or BENCH_SOAK_MINUTES: bench/soak.ts. `-- --redis-bytes`: what Redis keeps per accepted
 // event (bench/redis-bytes.ts), alone. `-- --cluster`: single-event usage on a private Redis Cluster with and
 // without WAIT (bench/cluster.ts), alone.
+// `-- --usage`: the end-to-end phases and the BullMQ ceiling only (no floor comparison).
 // `-- --analytics-contention`: /v1/check latency while analytics run (bench/analytics-contention.ts), alone.
 import { loadavg } from 'node:os';
 import { cleanup, isolation } from './isolation.js';
@@ -122,7 +123,7 @@ try {
   step(`BullMQ no-op ceiling: ${CEILING_JOBS} jobs at each concurrency of ${CEILING_CONCURRENCY.join(', ')} (engine stopped)`);
   const bullmq = await sweepBullmqCeiling(iso, { jobs: CEILING_JOBS, bulk: BATCH_SIZE }, CEILING_CONCURRENCY);
 
-  const floor = await measureFloor(FLOOR);
+  const floor = process.argv.includes('--usage') ? undefined : await measureFloor(FLOOR);
 
   let httpLoad: LoadResults | undefined;
   if (TOPOLOGIES) {
@@ -139,7 +140,7 @@ try {
     spreadOverNoop: usageSpread.eventsPerSecond / bullmq.best.jobsPerSecond,
     hotOverSpread: usageHot.eventsPerSecond / usageSpread.eventsPerSecond,
   };
-  const partial = { usageMemory, floor };
+  const partial = { usageMemory, ...(floor ? { floor } : {}) };
   const results: BenchResults = {
     at: new Date().toISOString(),
     seconds: (performance.now() - startedAt) / 1000,
@@ -159,7 +160,7 @@ try {
     usageMemory,
     bullmq,
     ratios,
-    floor,
+    ...(floor ? { floor } : {}),
     targets: {
       e2e: usageSpread.eventsPerSecond >= TARGETS.e2eEventsPerSecond,
       spreadOverNoop: ratios.spreadOverNoop >= TARGETS.spreadOverNoop,

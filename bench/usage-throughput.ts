@@ -1,6 +1,9 @@
 import pg from 'pg';
 import { withDefaultUser } from '../src/db/database.js';
 import { ADMIN_KEY, API_KEY, type BenchEngine } from './engine.js';
+import { CpuMeter, type CpuReading } from './cpu.js';
+import { PgWaits, type WaitShare } from './pg-waits.js';
+import { usageTransactions } from './usage-jobs.js';
 
 export interface UsageLoad {
   /** Names the phase; idempotency keys are `${label}-${n}`. */
@@ -24,6 +27,30 @@ export interface UsageThroughput {
   /** First request sent to the last event applied in the ledger. */
   appliedSeconds: number;
   eventsPerSecond: number;
+  /** Where the CPU went from the first request to the last event applied. */
+  cpu: CpuReading;
+  /** The engine's PostgreSQL sessions by state over the phase (bench/pg-waits.ts). */
+  pgWaits: WaitShare[];
+  /** Ledger transactions the workers ran for the phase, and the events and jobs each carried on average. */
+  transactions: number;
+  eventsPerTransaction: number;
+  jobsPerTransaction: number;
+  /**
+   * What the whole PostgreSQL server wrote to its WAL over the phase (pg_stat_wal: other databases'
+   * work included), per event, and how often it synced it (fsync or fdatasync of the WAL).
+   */
+  wal: { bytesPerEvent: number; recordsPerEvent: number; syncs: number };
+}
+
+interface WalCounters {
+  bytes: number;
+  records: number;
+  syncs: number;
+}
+
+async function walCounters(db: pg.Client): Promise<WalCounters> {
+  const { rows } = await db.query<{ bytes: string; records: string; syncs: string }>('select wal_bytes as bytes, wal_records as records, wal_sync as syncs from pg_stat_wal');
+  return { bytes: Number(rows[0]!.bytes), records: Number(rows[0]!.records), syncs: Number(rows[0]!.syncs) };
 }
 
 async function inParallel<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -62,6 +89,8 @@ export async function openAccounts(engine: BenchEngine, userIds: string[], plan:
 export async function measureUsageThroughput(engine: BenchEngine, load: UsageLoad, cost: number): Promise<UsageThroughput> {
   const db = new pg.Client({ connectionString: withDefaultUser(engine.config.databaseUrl) });
   await db.connect();
+  const cpu = await new CpuMeter(engine).start();
+  const waits = new PgWaits(engine.config.databaseUrl);
   try {
     const used = async () =>
       Number((await db.query('select coalesce(sum(period_used), 0) as used from accounts where user_id = any($1)', [load.userIds])).rows[0].used);
@@ -78,7 +107,11 @@ export async function measureUsageThroughput(engine: BenchEngine, load: UsageLoa
       bodies.push(JSON.stringify({ events }));
     }
 
+    await waits.start();
+    const transactionsBefore = await usageTransactions(engine);
+    const walBefore = await walCounters(db);
     const t0 = performance.now();
+    await cpu.restart();
     await inParallel(bodies, load.inFlight, async (body) => {
       const r = await engine.call(API_KEY, 'POST', '/v1/usage/batch', body);
       if (r.status !== 202) throw new Error(`usage batch: ${r.status} ${JSON.stringify(r.body).slice(0, 500)}`);
@@ -98,6 +131,11 @@ export async function measureUsageThroughput(engine: BenchEngine, load: UsageLoa
       await new Promise((r) => setTimeout(r, 10));
     }
     const applied = performance.now();
+    const cpuReading = await cpu.read();
+    const pgWaits = await waits.stop();
+    const walAfter = await walCounters(db);
+    const transactionsAfter = await usageTransactions(engine);
+    const transactions = transactionsAfter.transactions - transactionsBefore.transactions;
 
     const settled = await outcomes(db, load.label);
     if (settled.applied !== load.events || Object.keys(settled).length !== 1) {
@@ -114,8 +152,20 @@ export async function measureUsageThroughput(engine: BenchEngine, load: UsageLoa
       acceptedPerSecond: load.events / acceptedSeconds,
       appliedSeconds,
       eventsPerSecond: load.events / appliedSeconds,
+      cpu: cpuReading,
+      pgWaits,
+      transactions,
+      eventsPerTransaction: load.events / Math.max(1, transactions),
+      jobsPerTransaction: (transactionsAfter.jobs - transactionsBefore.jobs) / Math.max(1, transactions),
+      wal: {
+        bytesPerEvent: (walAfter.bytes - walBefore.bytes) / load.events,
+        recordsPerEvent: (walAfter.records - walBefore.records) / load.events,
+        syncs: walAfter.syncs - walBefore.syncs,
+      },
     };
   } finally {
+    await waits.stop().catch(() => {});
+    await cpu.end();
     await db.end();
   }
 }

@@ -67,6 +67,7 @@ export const configSchema = z.object({
   TOKENS_USAGE_PREFETCH: z.coerce.number().int().min(1).max(1024).default(32),
   TOKENS_USAGE_SHARDS: z.coerce.number().int().min(1).max(256).default(4),
   TOKENS_BATCH_MAX_EVENTS: z.coerce.number().int().min(1).max(5000).default(500),
+  TOKENS_USAGE_TRANSACTION_MAX_EVENTS: z.coerce.number().int().min(1).max(20_000).default(2000),
   TOKENS_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(2),
   TOKENS_HOLD_TTL_SECONDS: z.coerce.number().int().min(1).default(300),
   TOKENS_IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(1).default(72),
@@ -154,6 +155,8 @@ export type Config = {
   usagePrefetch: number;
   usageShards: number;
   batchMaxEvents: number;
+  /** Events one usage transaction applies at most when it merges waiting jobs (a larger job still goes alone). */
+  usageTransactionMaxEvents: number;
   batchMaxWaitMs: number;
   holdTtlSeconds: number;
   idempotencyTtlSeconds: number;
@@ -222,6 +225,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     usagePrefetch: Math.max(e.TOKENS_USAGE_PREFETCH, e.TOKENS_USAGE_CONCURRENCY),
     usageShards: e.TOKENS_USAGE_SHARDS,
     batchMaxEvents: e.TOKENS_BATCH_MAX_EVENTS,
+    usageTransactionMaxEvents: e.TOKENS_USAGE_TRANSACTION_MAX_EVENTS,
     batchMaxWaitMs: e.TOKENS_BATCH_MAX_WAIT_MS,
     holdTtlSeconds: e.TOKENS_HOLD_TTL_SECONDS,
     idempotencyTtlSeconds: e.TOKENS_IDEMPOTENCY_TTL_HOURS * 3600,

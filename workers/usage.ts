@@ -49,7 +49,7 @@ export function startUsageWorker(engine: Engine): Worker {
     },
     {
       lanes: engine.config.usageConcurrency,
-      maxEvents: engine.config.batchMaxEvents,
+      maxEvents: engine.config.usageTransactionMaxEvents,
       // An event that breaks a ledger invariant is split out like one whose data is refused: it fails
       // alone (its job for good, unrecorded), and the other events of its transaction are applied.
       isDataError: (error) => isDataError(error) || error instanceof LedgerInvariantViolated,

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Trx } from '../db/database.js';
 import type { Account } from '../db/schema.js';
 import type { AccountBook, BookChanges, ExpiryMove } from './account-book.js';
+import { arrayLiteral, type ArrayElement } from '../db/array-literal.js';
 import { asLedgerInvariant } from './ledger-invariant.js';
 
 /**
@@ -32,7 +33,7 @@ export async function flushBooks(trx: Trx, books: Iterable<AccountBook>, now: Da
 /** One statement per move, in the order they were made: a later move may start where an earlier one ended. */
 async function moveExpiry(trx: Trx, m: ExpiryMove): Promise<void> {
   await sql`update grants set expires_at = ${m.to}
-            where user_id = ${m.userId} and source = any(${m.sources}::text[]) and expires_at = ${m.from}`.execute(trx);
+            where user_id = ${m.userId} and source = any(${arrayLiteral(m.sources)}::text[]) and expires_at = ${m.from}`.execute(trx);
 }
 
 async function insertGrants(trx: Trx, changes: BookChanges[]): Promise<void> {
@@ -40,9 +41,9 @@ async function insertGrants(trx: Trx, changes: BookChanges[]): Promise<void> {
   if (rows.length === 0) return;
   await sql`
     insert into grants (id, user_id, source, source_ref, tokens, remaining, expires_at, idempotency_key, created_at)
-    select * from unnest(${rows.map((g) => g.id)}::bigint[], ${rows.map((g) => g.userId)}::text[], ${rows.map((g) => g.source)}::text[],
-      ${rows.map((g) => g.sourceRef)}::text[], ${rows.map((g) => g.tokens)}::int[], ${rows.map((g) => g.remaining)}::int[],
-      ${rows.map((g) => g.expiresAt)}::timestamptz[], ${rows.map((g) => g.idempotencyKey)}::text[], ${rows.map((g) => g.createdAt)}::timestamptz[])`.execute(trx);
+    select * from unnest(${arrayLiteral(rows.map((g) => g.id))}::bigint[], ${arrayLiteral(rows.map((g) => g.userId))}::text[], ${arrayLiteral(rows.map((g) => g.source))}::text[],
+      ${arrayLiteral(rows.map((g) => g.sourceRef))}::text[], ${arrayLiteral(rows.map((g) => g.tokens))}::int[], ${arrayLiteral(rows.map((g) => g.remaining))}::int[],
+      ${arrayLiteral(rows.map((g) => g.expiresAt))}::timestamptz[], ${arrayLiteral(rows.map((g) => g.idempotencyKey))}::text[], ${arrayLiteral(rows.map((g) => g.createdAt))}::timestamptz[])`.execute(trx);
 }
 
 async function updateRemainders(trx: Trx, changes: BookChanges[]): Promise<void> {
@@ -50,7 +51,7 @@ async function updateRemainders(trx: Trx, changes: BookChanges[]): Promise<void>
   if (rows.length === 0) return;
   await sql`
     update grants set remaining = v.remaining
-    from unnest(${rows.map((g) => g.id)}::bigint[], ${rows.map((g) => g.remaining)}::int[]) as v(id, remaining)
+    from unnest(${arrayLiteral(rows.map((g) => g.id))}::bigint[], ${arrayLiteral(rows.map((g) => g.remaining))}::int[]) as v(id, remaining)
     where grants.id = v.id`.execute(trx);
 }
 
@@ -59,9 +60,9 @@ async function updateAccounts(trx: Trx, changes: BookChanges[], now: Date): Prom
   await sql`
     update accounts set balance = v.balance, held = v.held, period_used = v.period_used, period_allocated = v.period_allocated,
       plan_id = v.plan_id, period_index = v.period_index, period_start = v.period_start, period_end = v.period_end, updated_at = ${now}
-    from unnest(${a.map((x) => x.user_id)}::text[], ${a.map((x) => x.balance)}::int[], ${a.map((x) => x.held)}::int[],
-      ${a.map((x) => x.period_used)}::int[], ${a.map((x) => x.period_allocated)}::int[], ${a.map((x) => x.plan_id)}::text[],
-      ${a.map((x) => x.period_index)}::int[], ${a.map((x) => x.period_start)}::timestamptz[], ${a.map((x) => x.period_end)}::timestamptz[])
+    from unnest(${arrayLiteral(a.map((x) => x.user_id))}::text[], ${arrayLiteral(a.map((x) => x.balance))}::int[], ${arrayLiteral(a.map((x) => x.held))}::int[],
+      ${arrayLiteral(a.map((x) => x.period_used))}::int[], ${arrayLiteral(a.map((x) => x.period_allocated))}::int[], ${arrayLiteral(a.map((x) => x.plan_id))}::text[],
+      ${arrayLiteral(a.map((x) => x.period_index))}::int[], ${arrayLiteral(a.map((x) => x.period_start))}::timestamptz[], ${arrayLiteral(a.map((x) => x.period_end))}::timestamptz[])
       as v(user_id, balance, held, period_used, period_allocated, plan_id, period_index, period_start, period_end)
     where accounts.user_id = v.user_id`.execute(trx);
 }
@@ -70,7 +71,7 @@ async function updateAccounts(trx: Trx, changes: BookChanges[], now: Date): Prom
 async function insertEntries(trx: Trx, changes: BookChanges[]): Promise<void> {
   const e = changes.flatMap((c) => c.entries);
   if (e.length === 0) return;
-  const col = <T>(pick: (x: (typeof e)[number]) => T | undefined) => e.map((x) => pick(x) ?? null);
+  const col = (pick: (x: (typeof e)[number]) => ArrayElement) => arrayLiteral(e.map(pick));
   await sql`
     insert into ledger_entries (user_id, kind, plan_id, amount, held_delta, balance_after, held_after, feature_key, cost,
       grant_id, hold_id, usage_key, source, occurred_at, metadata, pricing)
@@ -93,6 +94,6 @@ async function insertPlanMoves(trx: Trx, changes: BookChanges[], now: Date): Pro
   await sql`
     insert into plan_moves (user_id, from_plan, to_plan, moved_at)
     select user_id, from_plan, to_plan, ${now}::timestamptz
-    from unnest(${moves.map((m) => m.userId)}::text[], ${moves.map((m) => m.from)}::text[], ${moves.map((m) => m.to)}::text[])
+    from unnest(${arrayLiteral(moves.map((m) => m.userId))}::text[], ${arrayLiteral(moves.map((m) => m.from))}::text[], ${arrayLiteral(moves.map((m) => m.to))}::text[])
       as v(user_id, from_plan, to_plan)`.execute(trx);
 }

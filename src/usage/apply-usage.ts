@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import type { Trx } from '../db/database.js';
+import { arrayLiteral, type ArrayElement } from '../db/array-literal.js';
 import type { Hold, UsageStatus } from '../db/schema.js';
 import type { LedgerUnit } from '../ledger/run-ledger.js';
 import { closeHold } from '../ledger/holds.js';
@@ -106,13 +108,15 @@ export async function applyUsage(unit: LedgerUnit, events: QueuedUsageEvent[]): 
   );
 }
 
+/**
+ * The keys of these that have settled, in one fixed statement whatever their number:
+ *
+ *   select idempotency_key from usage_events where idempotency_key = any($1::text[])
+ */
 async function settledKeys(trx: Trx, keys: string[]): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (let i = 0; i < keys.length; i += 1000) {
-    const rows = await trx.selectFrom('usage_events').select('idempotency_key').where('idempotency_key', 'in', keys.slice(i, i + 1000)).execute();
-    for (const r of rows) found.add(r.idempotency_key);
-  }
-  return found;
+  const { rows } = await sql<{ idempotency_key: string }>`
+    select idempotency_key from usage_events where idempotency_key = any(${arrayLiteral(keys)}::text[])`.execute(trx);
+  return new Set(rows.map((r) => r.idempotency_key));
 }
 
 export class KeySettledConcurrently extends Error {
@@ -121,37 +125,31 @@ export class KeySettledConcurrently extends Error {
   }
 }
 
-/** One row per settled event, final from the start (sorted, so concurrent inserts take index locks in one order). */
+/**
+ * One row per settled event, final from the start, in one fixed statement that takes its rows as arrays
+ * (like the ledger's flush): its text, and so its plan, never changes with the batch. Sorted by key, so
+ * concurrent inserts take the primary key's index locks in one order.
+ */
 async function recordSettled(trx: Trx, events: QueuedUsageEvent[], outcomes: Map<string, UsageOutcome>, now: Date): Promise<void> {
+  if (events.length === 0) return;
   const sorted = [...events].sort((a, b) => (a.idempotencyKey < b.idempotencyKey ? -1 : 1));
-  for (let i = 0; i < sorted.length; i += 1000) {
-    const chunk = sorted.slice(i, i + 1000);
-    const rows = await trx
-      .insertInto('usage_events')
-      .values(
-        chunk.map((e) => {
-          const o = outcomes.get(e.idempotencyKey)!;
-          return {
-            idempotency_key: e.idempotencyKey,
-            user_id: e.userId,
-            feature_key: e.feature,
-            payload_hash: e.payloadHash,
-            status: o.status as UsageStatus,
-            reason: o.reason ?? null,
-            cost: o.cost,
-            balance_after: o.balanceAfter ?? null,
-            reservation_id: e.reservationId ?? null,
-            occurred_at: e.occurredAt,
-            applied_at: now,
-            metadata: e.metadata ? JSON.stringify(e.metadata) : null,
-          };
-        }),
-      )
-      .onConflict((oc) => oc.column('idempotency_key').doNothing())
-      .returning('idempotency_key')
-      .execute();
-    if (rows.length < chunk.length) throw new KeySettledConcurrently(chunk.length - rows.length);
-  }
+  const settled = sorted.map((e) => outcomes.get(e.idempotencyKey)!);
+  const column = (pick: (e: QueuedUsageEvent, o: UsageOutcome) => ArrayElement) => arrayLiteral(sorted.map((e, i) => pick(e, settled[i]!)));
+  const result = await sql`
+    insert into usage_events (idempotency_key, user_id, feature_key, payload_hash, status, reason, cost, balance_after,
+      reservation_id, occurred_at, applied_at, metadata)
+    select idempotency_key, user_id, feature_key, payload_hash, status, reason, cost, balance_after,
+      reservation_id, occurred_at, ${now}::timestamptz, metadata::jsonb
+    from unnest(${column((e) => e.idempotencyKey)}::text[], ${column((e) => e.userId)}::text[], ${column((e) => e.feature)}::text[],
+      ${column((e) => e.payloadHash)}::text[], ${column((_, o) => o.status)}::text[], ${column((_, o) => o.reason ?? null)}::text[],
+      ${column((_, o) => o.cost)}::int[], ${column((_, o) => o.balanceAfter ?? null)}::int[], ${column((e) => e.reservationId ?? null)}::uuid[],
+      ${column((e) => e.occurredAt)}::timestamptz[], ${column((e) => (e.metadata ? JSON.stringify(e.metadata) : null))}::text[])
+      with ordinality as v(idempotency_key, user_id, feature_key, payload_hash, status, reason, cost, balance_after,
+        reservation_id, occurred_at, metadata, n)
+    order by n
+    on conflict (idempotency_key) do nothing`.execute(trx);
+  const inserted = Number(result.numAffectedRows ?? 0);
+  if (inserted < sorted.length) throw new KeySettledConcurrently(sorted.length - inserted);
 }
 
 async function loadHolds(trx: Trx, ids: string[]): Promise<Map<string, Hold>> {
