@@ -19,10 +19,6 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('LTRIM', KEYS[2], tonumber(ARGV[2]), -1)
 return 1`;
 
-interface MoverCommands {
-  takeStagedHead(lease: string, staged: string, token: string, leaseMs: number, count: number): Promise<string[] | null>;
-  dropStagedHead(lease: string, staged: string, token: string, count: number): Promise<number>;
-}
 
 export interface StageMoverOptions {
   /** Accounts are split into this many shards; a job holds one shard's events (TOKENS_USAGE_SHARDS). */
@@ -67,12 +63,6 @@ export class StageMover {
   ) {
     this.leaseMs = opts.leaseMs ?? 5000;
     this.idleMs = opts.idleMs ?? 50;
-    if (!('takeStagedHead' in redis)) redis.defineCommand('takeStagedHead', { numberOfKeys: 2, lua: takeHeadScript });
-    if (!('dropStagedHead' in redis)) redis.defineCommand('dropStagedHead', { numberOfKeys: 2, lua: dropHeadScript });
-  }
-
-  private get commands(): MoverCommands {
-    return this.redis as unknown as MoverCommands;
   }
 
   private get batchEvents(): number {
@@ -85,11 +75,13 @@ export class StageMover {
    */
   async moveOnce(): Promise<number | null> {
     const { lease, staged } = this.keys;
-    const head = await this.commands.takeStagedHead(lease, staged, this.token, this.leaseMs, this.batchEvents);
+    // EVAL rather than a defined command: a few calls a second, and a cluster's auto-pipelining has been
+    // seen to miss a command defined on it while its slots were still loading.
+    const head = (await this.redis.eval(takeHeadScript, 2, lease, staged, this.token, this.leaseMs, this.batchEvents)) as string[] | null;
     if (head === null) return null;
     if (head.length === 0) return 0;
     await this.queue.addBulk(this.jobsOf(head));
-    await this.commands.dropStagedHead(lease, staged, this.token, head.length);
+    await this.redis.eval(dropHeadScript, 2, lease, staged, this.token, head.length);
     return head.length;
   }
 
