@@ -97,7 +97,7 @@ export async function simulate(o: SimulateOptions): Promise<void> {
   for (let i = 0; i < 600; i++) {
     const { queues } = unwrap(await operator.GET('/admin/api/queues'));
     const usage = queues.find((q) => q.name === 'usage');
-    if (!usage || usage.waiting + usage.active + usage.delayed === 0) break;
+    if (!usage || usage.waiting + usage.active + usage.delayed + (usage.staged ?? 0) === 0) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   unwrap(await operator.POST('/admin/api/jobs/{name}/run', { params: { path: { name: 'rollups' } }, body: {} }));

@@ -29,7 +29,7 @@ describe('bull-board: usage and payments cannot be removed or forged there; ever
   const waitingIds = async (queue: 'usage' | 'payment' | 'scheduled') => (await api.engine.queues[queue].getJobs(['waiting'])).map((j) => j.id ?? '').sort();
 
   beforeAll(async () => {
-    // An API without workers: what it accepts waits in the queues, where bull-board could reach it.
+    // An API without workers: what it accepts waits staged, and in the queues once moved, where bull-board could reach it.
     api = await runEngine(loadConfig({ ...iso.env, TOKENS_ROLES: 'api' }), createLogger('error'));
     baseUrl = `http://127.0.0.1:${api.port}`;
     await call(baseUrl, ADMIN_KEY, 'POST', '/admin/api/clock', { now: '2026-12-01T09:00:00Z' });
@@ -44,6 +44,8 @@ describe('bull-board: usage and payments cannot be removed or forged there; ever
     await call(baseUrl, API_KEY, 'POST', '/v1/accounts', { userId: 'kept', plan: 'monthly_pro' });
     const events = Array.from({ length: 5 }, (_, i) => ({ userId: 'kept', feature: 'resume_upload', idempotencyKey: `kept-${i}` }));
     expect((await call(baseUrl, API_KEY, 'POST', '/v1/usage/batch', { events })).status).toBe(202);
+    // What a workers process's mover does with staged events before its worker would apply them.
+    expect(await api.engine.stageMover.moveOnce()).toBe(events.length);
     const usageJobs = await waitFor(async () => {
       const ids = await waitingIds('usage');
       return ids.length > 0 ? ids : undefined;
@@ -87,6 +89,7 @@ describe('bull-board: usage and payments cannot be removed or forged there; ever
     await call(baseUrl, API_KEY, 'POST', '/v1/accounts', { userId: 'unlucky', plan: 'monthly_pro' });
     const events = Array.from({ length: 3 }, (_, i) => ({ userId: 'unlucky', feature: 'resume_upload', idempotencyKey: `unlucky-${i}` }));
     expect((await call(baseUrl, API_KEY, 'POST', '/v1/usage/batch', { events })).status).toBe(202);
+    expect(await api.engine.stageMover.moveOnce()).toBe(events.length);
     // A worker that gives up on the job, as one does when it outlived its retries while PostgreSQL was away.
     const doomed = new Worker('usage', async () => {
       throw new UnrecoverableError('PostgreSQL was away for too long');

@@ -7295,6 +7295,8 @@ export interface operations {
                             failed: number;
                             completed: number;
                             oldestWaitingSeconds: number;
+                            /** @description usage only: events accepted and staged in Redis, not yet moved into jobs by the workers */
+                            staged?: number;
                         }[];
                     };
                 };

@@ -13,7 +13,16 @@ export const adminQueueHealthApi = {
     summary: 'Depth and age of every queue (bull-board at /admin/queues has the details)',
     answer: z.object({
       queues: z.array(
-        z.object({ name: z.string(), waiting: count, active: count, delayed: count, failed: count, completed: count, oldestWaitingSeconds: count }),
+        z.object({
+          name: z.string(),
+          waiting: count,
+          active: count,
+          delayed: count,
+          failed: count,
+          completed: count,
+          oldestWaitingSeconds: count,
+          staged: count.optional().describe('usage only: events accepted and staged in Redis, not yet moved into jobs by the workers'),
+        }),
       ),
     }),
   }),
@@ -23,6 +32,7 @@ export const adminQueueHealthApi = {
 export function queueHealthRoutes(app: FastifyInstance, engine: Engine): void {
   mountRoute(app, adminQueueHealthApi.queues, async () => {
     const now = Date.now();
+    const staged = await engine.stage.waiting();
     const queues = await Promise.all(
       Object.entries(engine.queues).map(async ([name, queue]) => {
         const [counts, [oldest]] = await Promise.all([
@@ -30,7 +40,7 @@ export function queueHealthRoutes(app: FastifyInstance, engine: Engine): void {
           queue.getJobs(['waiting'], -1, -1, true),
         ]);
         const count = (state: string) => counts[state] ?? 0;
-        return { name, waiting: count('waiting'), active: count('active'), delayed: count('delayed'), failed: count('failed'), completed: count('completed'), oldestWaitingSeconds: oldest ? Math.round((now - oldest.timestamp) / 1000) : 0 };
+        return { name, waiting: count('waiting'), active: count('active'), delayed: count('delayed'), failed: count('failed'), completed: count('completed'), oldestWaitingSeconds: oldest ? Math.round((now - oldest.timestamp) / 1000) : 0, ...(name === 'usage' ? { staged } : {}) };
       }),
     );
     return { queues };
