@@ -19,7 +19,6 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('LTRIM', KEYS[2], tonumber(ARGV[2]), -1)
 return 1`;
 
-
 export interface StageMoverOptions {
   /** Accounts are split into this many shards; a job holds one shard's events (TOKENS_USAGE_SHARDS). */
   shards: number;
@@ -147,6 +146,7 @@ export class StageMover {
 
   /** Stops after the move in progress; what is still staged waits for the next mover. */
   async stop(): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
     this.wake?.();
     await this.loop;
