@@ -16,6 +16,8 @@ import { UsageBacklog } from './usage/backlog.js';
 import { createMetrics, type EngineMetrics } from './metrics.js';
 import { PricingCache } from './pricing/pricing-cache.js';
 import { AccountGate } from './ledger/account-gate.js';
+import { CheckReads } from './usage/check-reads.js';
+import type { CheckDeps } from './usage/check.js';
 import type { Ledger } from './ledger/run-ledger.js';
 import { warningObserver } from './notify/warning-observer.js';
 import type { ConnectionOptions } from 'bullmq';
@@ -61,7 +63,8 @@ export interface Engine {
   backlog: UsageBacklog;
   metrics: EngineMetrics;
   /** The catalog's prices and the pricing rules for /v1/check's hot path, reloaded when pricing_state.version moves. */
-  pricingCache: PricingCache;
+  /** What /v1/check reads through (usage/check.ts). */
+  checks: CheckDeps;
 }
 
 export async function createEngine(config: Config, log: Logger): Promise<Engine> {
@@ -106,6 +109,8 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
     { shards: config.usageShards, maxEvents: config.batchMaxEvents, maxWaitMs: config.batchMaxWaitMs },
     log,
   );
+  const pricingCache = new PricingCache();
+  const accountGate = new AccountGate(config.busyAccountWaitMs);
   const intake = new UsageIntake({
     redis,
     lookup: new IntakeLookup(db),
@@ -127,7 +132,7 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
     replicaLag,
     replicaProbeDb,
     healthDb,
-    accountGate: new AccountGate(config.busyAccountWaitMs),
+    accountGate,
     redis,
     workerConnection: config.redisClusterNodes
       ? // BullMQ duplicates it for each worker's blocking connection; connected when a worker first needs it.
@@ -143,7 +148,7 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
     intake,
     backlog,
     metrics: createMetrics(queues, { backlog: config.roles.includes('api') ? backlog : undefined, replicaLag: replicaLag ?? undefined, log }),
-    pricingCache: new PricingCache(),
+    checks: { pricing: pricingCache, reads: new CheckReads(db), gate: accountGate },
   };
 }
 

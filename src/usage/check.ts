@@ -1,12 +1,10 @@
-import { sql } from 'kysely';
-import { preparedQuery, statementText, type Db } from '../db/database.js';
-import { spendableAt } from '../ledger/spendable.js';
 import { runLedger, type Ledger } from '../ledger/run-ledger.js';
 import { placeHold } from '../ledger/holds.js';
 import { loadPriceBook } from '../pricing/price-book.js';
 import type { PricingCache } from '../pricing/pricing-cache.js';
 import type { AccountGate } from '../ledger/account-gate.js';
 import { releaseDueHolds } from '../ledger/hold-expiry.js';
+import type { CheckReads } from './check-reads.js';
 
 export type CheckReason = 'insufficient_tokens' | 'account_not_found' | 'unknown_feature' | 'feature_disabled';
 
@@ -28,27 +26,6 @@ export interface CheckRequest {
   maxOpenHolds: number;
 }
 
-interface CheckRow {
-  pricing_version: number;
-  account_exists: boolean;
-  spendable: number | null;
-}
-
-// Parsed and planned once per connection: this is the hottest query of the engine. $1 the account, $2 the
-// time. The feature's price and the rules come from the PricingCache, kept current by the version read here.
-const CHECK_QUERY = statementText(sql`
-  select (select version from pricing_state where id = 1) as pricing_version,
-    a.user_id is not null as account_exists,
-    ${spendableAt({ userId: sql.ref('a.user_id'), balance: sql.ref('a.balance'), held: sql.ref('a.held') }, sql.raw('$2::timestamptz'))} as spendable
-  from (select 1) as one
-  left join accounts a on a.user_id = $1`);
-
-/** The account's side of a check from current state, in one round trip: whether it exists, what it can spend. */
-async function spendableNow(db: Db, userId: string, now: Date): Promise<CheckRow> {
-  const [row] = await preparedQuery<CheckRow>(db, 'tokens-check-v4', CHECK_QUERY, [userId, now]);
-  return row!;
-}
-
 /** Why a check is refused before its cost is weighed; a feature with no price in force is unknown. */
 function refusal(row: { feature_exists: boolean; enabled: boolean | null; account_exists: boolean; cost: number | null }): CheckReason | undefined {
   if (!row.feature_exists || row.cost === null) return 'unknown_feature';
@@ -57,11 +34,17 @@ function refusal(row: { feature_exists: boolean; enabled: boolean | null; accoun
   return undefined;
 }
 
-export async function checkFeature(ledger: Ledger, req: CheckRequest, now: Date, pricing: PricingCache, gate: AccountGate): Promise<CheckResult> {
-  const { db } = ledger;
+/** What a check reads through besides the ledger: the catalog cache, the accounts' read batches, the per-account gate. */
+export interface CheckDeps {
+  pricing: PricingCache;
+  reads: CheckReads;
+  gate: AccountGate;
+}
+
+export async function checkFeature(ledger: Ledger, req: CheckRequest, now: Date, { pricing, reads, gate }: CheckDeps): Promise<CheckResult> {
   if (!req.reserve) {
-    const row = await spendableNow(db, req.userId, now);
-    const quote = await pricing.quote(db, row.pricing_version, req.feature, now);
+    const row = await reads.read(req.userId, now);
+    const quote = await pricing.quote(ledger.db, row.pricing_version, req.feature, now);
     const cost = quote?.cost ?? 0;
     const balance = row.spendable ?? 0;
     const reason =

@@ -137,6 +137,18 @@ describe('the plain and the reserving check agree', () => {
         if (s.advanceSeconds > 0) await engine.advance(s.advanceSeconds);
         expect((await engine.running.engine.clock.now()).getTime()).toBe(probeAt.getTime());
 
+        // The plain checks all at once, as concurrent requests are answered: their accounts are read
+        // together (usage/check-reads.ts), and each answer must be the one it gets alone, below.
+        const asked = [...users, `${run}_nobody`].flatMap((userId) => [...features, `${run}_nothing`].map((feature) => ({ userId, feature })));
+        const together = await Promise.all(asked.map((q) => engine.api<CheckAnswer>('POST', '/v1/check', q)));
+        const readTogether = await Promise.all(asked.map((q) => engine.running.engine.checks.reads.read(q.userId, probeAt)));
+        for (const [i, q] of asked.entries()) {
+          const alone = await engine.api<CheckAnswer>('POST', '/v1/check', q);
+          expect(together[i]!.body, JSON.stringify(q)).toEqual(alone.body);
+          expect(readTogether[i]!.account_exists).toBe(users.includes(q.userId));
+          expect(readTogether[i]!.spendable ?? 0).toBe(alone.body.balance);
+        }
+
         for (const userId of [...users, `${run}_nobody`]) {
           for (const feature of [...features, `${run}_nothing`]) {
             const plain = await engine.api<CheckAnswer>('POST', '/v1/check', { userId, feature });

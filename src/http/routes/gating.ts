@@ -46,7 +46,7 @@ export const gatingApi = {
 export function gatingRoutes(app: FastifyInstance, engine: Engine): void {
   mountRoute(app, gatingApi.check, async ({ body }) => {
     const now = await engine.clock.now();
-    return checkFeature(engine.ledger, { ...body, ttlSeconds: body.ttlSeconds ?? engine.config.holdTtlSeconds, maxOpenHolds: engine.config.maxOpenHolds }, now, engine.pricingCache, engine.accountGate);
+    return checkFeature(engine.ledger, { ...body, ttlSeconds: body.ttlSeconds ?? engine.config.holdTtlSeconds, maxOpenHolds: engine.config.maxOpenHolds }, now, engine.checks);
   });
 
   mountRoute(app, gatingApi.release, async ({ params }) => {
