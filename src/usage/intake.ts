@@ -5,7 +5,7 @@ import { EngineError } from '../errors.js';
 import type { ReplicatedWrites } from '../redis-replication.js';
 import type { UsageBacklog } from './backlog.js';
 import type { IntakeLookup } from './intake-lookup.js';
-import type { UsageStage } from './usage-stage.js';
+import { STAGE_CHUNK, type UsageStage } from './usage-stage.js';
 import { payloadHash, type QueuedUsageEvent, type UsageEvent } from './usage-event.js';
 import { decodeRecord, encodeRecord, recordsPayload, type InFlightRecord } from './in-flight-record.js';
 
@@ -146,6 +146,12 @@ export class UsageIntake {
       if (!recordsPayload(found, ours.hash)) throw conflictError([event.idempotencyKey]);
       await stage.stage([toQueued(event, { ...ours, occurredAt: found.occurredAt })]);
       return;
+    }
+    // On a single Redis, a batch of new keys is claimed and staged by one script; one that finds a key
+    // recorded already (a replay) has written nothing and goes the way below, key by key.
+    if (stage.stagesWithClaim && events.length <= STAGE_CHUNK) {
+      const claims = events.map((e, i) => ({ key: this.redisKey(e.idempotencyKey), record: encodeRecord(records[i]!), event: toQueued(e, records[i]!) }));
+      if (await stage.claimAndStageAll(claims, ttl)) return;
     }
     // The keys lie in many slots (of many masters, on a cluster): one claim each, sent together.
     const results = await eachKey<RedisClient>(

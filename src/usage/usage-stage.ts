@@ -27,6 +27,23 @@ redis.call('RPUSH', KEYS[2], ARGV[3])
 redis.call('INCRBY', KEYS[3], 1)
 return false`;
 
+// Claims many idempotency keys and stages their events in one step, all or nothing: the position of the
+// first key that has a record already (nothing is written then), 0 once every key is ours and every event
+// staged and counted. KEYS: the list, the backlog, then the keys; ARGV: the ttl, the records, the events.
+const claimAndStageAllScript = `
+local n = #KEYS - 2
+for i = 1, n do
+  if redis.call('EXISTS', KEYS[i + 2]) == 1 then return i end
+end
+for i = 1, n do
+  redis.call('SET', KEYS[i + 2], ARGV[i + 1], 'EX', ARGV[1])
+end
+for i = 1, n, 500 do
+  redis.call('RPUSH', KEYS[1], unpack(ARGV, n + 1 + i, n + math.min(i + 499, n) + 1))
+end
+redis.call('INCRBY', KEYS[2], n)
+return 0`;
+
 // Stages events whose keys were claimed already (a batch, a replay, or any event on a cluster, where a
 // key's slot is not the list's).
 const stageScript = `
@@ -45,10 +62,11 @@ interface StageCommands {
   claimUsageKey(key: string, record: string, ttl: number): Promise<string | null>;
   claimAndStageUsage(key: string, staged: string, backlog: string, record: string, ttl: number, event: string): Promise<string | null>;
   stageUsage(staged: string, backlog: string, ...events: string[]): Promise<number>;
+  claimAndStageAllUsage(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
 }
 
 /** Redis' arguments are strings: an unpack of more than a few thousand would overflow Lua's stack. */
-const STAGE_CHUNK = 1000;
+export const STAGE_CHUNK = 1000;
 
 export class UsageStage {
   readonly keys: StageKeys;
@@ -61,6 +79,8 @@ export class UsageStage {
     if (!('claimUsageKey' in redis)) redis.defineCommand('claimUsageKey', { numberOfKeys: 1, lua: claimScript });
     if (!('claimAndStageUsage' in redis)) redis.defineCommand('claimAndStageUsage', { numberOfKeys: 3, lua: claimAndStageScript });
     if (!('stageUsage' in redis)) redis.defineCommand('stageUsage', { numberOfKeys: 2, lua: stageScript });
+    // Its number of keys is the call's own (the first argument).
+    if (!('claimAndStageAllUsage' in redis)) redis.defineCommand('claimAndStageAllUsage', { lua: claimAndStageAllScript });
   }
 
   private get commands(): StageCommands {
@@ -75,6 +95,19 @@ export class UsageStage {
   /** Claims `key` and stages `event` at once: null when both were done, the key's record when it had one (nothing written). */
   claimAndStage(key: string, record: string, ttlSeconds: number, event: QueuedUsageEvent): Promise<string | null> {
     return this.commands.claimAndStageUsage(key, this.keys.staged, this.keys.backlog, record, ttlSeconds, JSON.stringify(event));
+  }
+
+  /**
+   * Claims every key of `claims` and stages its event, or, if any key has a record already, nothing at
+   * all: true when all was done. At most STAGE_CHUNK at once; on a single Redis only (stagesWithClaim).
+   */
+  async claimAndStageAll(claims: ReadonlyArray<{ key: string; record: string; event: QueuedUsageEvent }>, ttlSeconds: number): Promise<boolean> {
+    if (claims.length > STAGE_CHUNK) throw new Error(`claimAndStageAll takes at most ${STAGE_CHUNK} events`);
+    const keys = claims.map((c) => c.key);
+    const records = claims.map((c) => c.record);
+    const events = claims.map((c) => JSON.stringify(c.event));
+    const firstFound = await this.commands.claimAndStageAllUsage(keys.length + 2, this.keys.staged, this.keys.backlog, ...keys, ttlSeconds, ...records, ...events);
+    return firstFound === 0;
   }
 
   /** Claims `key` alone: null when it is ours now, its record when it had one. */
