@@ -188,10 +188,10 @@ export class UsageIntake {
     return { feature, occurredAt, userId };
   }
 
-  /** Settled keys need their records only a little longer (SETTLED_RECORD_TTL_SECONDS); sent together, not awaited. */
+  /** Settled keys need their records only a little longer (SETTLED_RECORD_TTL_SECONDS); not awaited. */
   forgetSettled(idempotencyKeys: string[]): void {
     if (idempotencyKeys.length === 0) return;
-    eachKey<RedisClient>(this.deps.redis, idempotencyKeys.map((key) => (c) => c.expire(this.redisKey(key), SETTLED_RECORD_TTL_SECONDS))).catch(() => undefined);
+    this.deps.stage.expire(idempotencyKeys.map((key) => this.redisKey(key)), SETTLED_RECORD_TTL_SECONDS).catch(() => undefined);
   }
 }
 

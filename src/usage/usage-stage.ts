@@ -1,4 +1,4 @@
-import { isCluster, type RedisClient } from '../redis.js';
+import { eachKey, isCluster, type RedisClient } from '../redis.js';
 import type { QueuedUsageEvent } from './usage-event.js';
 
 /**
@@ -44,6 +44,13 @@ end
 redis.call('INCRBY', KEYS[2], n)
 return 0`;
 
+// Shortens the lives of claimed keys' records: KEYS the records, ARGV[1] their ttl from now.
+const expireAllScript = `
+for i = 1, #KEYS do
+  redis.call('EXPIRE', KEYS[i], ARGV[1])
+end
+return #KEYS`;
+
 // Stages events whose keys were claimed already (a batch, a replay, or any event on a cluster, where a
 // key's slot is not the list's).
 const stageScript = `
@@ -63,6 +70,7 @@ interface StageCommands {
   claimAndStageUsage(key: string, staged: string, backlog: string, record: string, ttl: number, event: string): Promise<string | null>;
   stageUsage(staged: string, backlog: string, ...events: string[]): Promise<number>;
   claimAndStageAllUsage(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
+  expireUsageKeys(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
 }
 
 /** Redis' arguments are strings: an unpack of more than a few thousand would overflow Lua's stack. */
@@ -81,6 +89,7 @@ export class UsageStage {
     if (!('stageUsage' in redis)) redis.defineCommand('stageUsage', { numberOfKeys: 2, lua: stageScript });
     // Its number of keys is the call's own (the first argument).
     if (!('claimAndStageAllUsage' in redis)) redis.defineCommand('claimAndStageAllUsage', { lua: claimAndStageAllScript });
+    if (!('expireUsageKeys' in redis)) redis.defineCommand('expireUsageKeys', { lua: expireAllScript });
   }
 
   private get commands(): StageCommands {
@@ -113,6 +122,18 @@ export class UsageStage {
   /** Claims `key` alone: null when it is ours now, its record when it had one. */
   claim(client: RedisClient, key: string, record: string, ttlSeconds: number): Promise<string | null> {
     return (client as unknown as StageCommands).claimUsageKey(key, record, ttlSeconds);
+  }
+
+  /** Gives the records of `keys` `ttlSeconds` more to live: one script per STAGE_CHUNK on a single Redis, one EXPIRE each on a cluster. */
+  async expire(keys: readonly string[], ttlSeconds: number): Promise<void> {
+    if (!this.stagesWithClaim) {
+      await eachKey<RedisClient>(this.redis, keys.map((key) => (c) => c.expire(key, ttlSeconds)));
+      return;
+    }
+    for (let i = 0; i < keys.length; i += STAGE_CHUNK) {
+      const chunk = keys.slice(i, i + STAGE_CHUNK);
+      await this.commands.expireUsageKeys(chunk.length, ...chunk, ttlSeconds);
+    }
   }
 
   /** Stages events whose keys are claimed, and counts them in the backlog. */

@@ -37,4 +37,13 @@ describe('a batch claimed and staged by one script', () => {
     expect(await redis.exists(key('free-a'), key('free-b'))).toBe(0);
     expect(await redis.get(key('taken'))).toBe('theirs');
   });
+
+  it('shortens the lives of settled keys\' records, however many', async () => {
+    const keys = Array.from({ length: 2500 }, (_, i) => key(`new-${i % 1000}`)).concat(key('never-claimed'));
+    await stage.expire(keys, 5);
+    expect(await redis.ttl(key('new-0'))).toBeLessThanOrEqual(5);
+    expect(await redis.ttl(key('new-999'))).toBeLessThanOrEqual(5);
+    expect(await redis.ttl(key('new-999'))).toBeGreaterThan(0);
+    expect(await redis.exists(key('never-claimed'))).toBe(0);
+  });
 });
