@@ -3,6 +3,7 @@ import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { withDefaultUser } from '../../src/db/database.js';
+import { stageKeys } from '../../src/usage/usage-stage.js';
 import { API_KEY, waitFor } from '../support/engine.js';
 import { spawnEngine, type EngineProcess } from '../support/processes.js';
 
@@ -83,6 +84,16 @@ export class UsageRecord {
     return answer;
   }
 
+  /**
+   * The requests that got no answer at all (status 0), taken off the refused: a service sends them
+   * again as they were, same keys and payloads, and their new answers count instead.
+   */
+  takeUnanswered(): UsageEvent[][] {
+    const unanswered = this.refused.filter((r) => r.answer.status === 0);
+    this.refused.splice(0, this.refused.length, ...this.refused.filter((r) => r.answer.status !== 0));
+    return unanswered.map((r) => r.events);
+  }
+
   refusedKeys(): string[] {
     return this.refused.flatMap((r) => r.events.map((e) => e.idempotencyKey));
   }
@@ -107,6 +118,16 @@ export async function openDb(databaseUrl: string): Promise<pg.Client> {
 export async function settledCount(db: pg.Client, keys: string[]): Promise<number> {
   const { rows } = await db.query<{ n: number }>('select count(*)::int as n from usage_events where idempotency_key = any($1)', [keys]);
   return rows[0]!.n;
+}
+
+/**
+ * Nothing staged and no usage job left to run: every copy of every event staged so far has been applied
+ * or skipped as settled. An event staged twice (a retry of a request whose answer was lost, a move
+ * repeated) is only known to be charged once after this.
+ */
+export async function usageDrained(redis: Redis, queue: Queue): Promise<boolean> {
+  const counts = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
+  return (await redis.llen(stageKeys(queue.opts.prefix!).staged)) === 0 && Object.values(counts).every((n) => n === 0);
 }
 
 export async function waitUntilSettled(db: pg.Client, keys: string[], timeoutMs = 60_000): Promise<void> {
