@@ -6,10 +6,13 @@ import { Queue } from 'bullmq';
 import { loadConfig, type Config } from '../src/config.js';
 import { createRedis } from '../src/redis.js';
 import { bullmqConnection, type Isolation } from './isolation.js';
+import { startArgs } from '../scripts/start-args.js';
 import { hasRole, SPLIT, type EngineRole, type Topology } from './topology.js';
 
 // BENCH_ENGINE_ROOT: the build of another checkout (an older one, to compare); by default this one's.
 const root = process.env.BENCH_ENGINE_ROOT ?? fileURLToPath(new URL('../', import.meta.url));
+// The engine's node flags and entry point, exactly as `npm start` runs them (package.json's start script).
+const engineArgs = startArgs(root);
 // Production settings (NODE_ENV=production) require keys of at least 32 characters.
 export const API_KEY = 'bench-api-key-padded-to-32-characters';
 export const ADMIN_KEY = 'bench-admin-key-padded-to-32-characters';
@@ -53,7 +56,7 @@ interface EngineProcess {
 function spawnRole(env: Record<string, string>): EngineProcess {
   // BENCH_CPU_PROF=<dir>: every engine process writes a V8 CPU profile there when it exits (node --cpu-prof).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
-  const child = spawn(process.execPath, [...profile, 'dist/src/main.js'], {
+  const child = spawn(process.execPath, [...profile, ...engineArgs], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,11 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { cloneTemplate } from './databases.js';
+import { startArgs } from '../../scripts/start-args.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 // What `npm start` runs: the build (test/support/global-setup.ts makes it), one OS process per engine
 // with nothing in between, so signals reach the engine itself.
-const nodeArgs = ['dist/src/main.js'];
+const nodeArgs = startArgs(root);
 
 export interface EngineProcess {
   child: ChildProcess;
