@@ -62,8 +62,7 @@ export interface Engine {
   /** Usage events waiting to be applied, for back-pressure (refreshed in the background where the api role runs). */
   backlog: UsageBacklog;
   metrics: EngineMetrics;
-  /** The catalog's prices and the pricing rules for /v1/check's hot path, reloaded when pricing_state.version moves. */
-  /** What /v1/check reads through (usage/check.ts). */
+  /** What /v1/check reads through (usage/check.ts): the catalog's prices and rules, reloaded when pricing_state.version moves, and the accounts' read batches. */
   checks: CheckDeps;
 }
 

@@ -1,5 +1,6 @@
 import { preparedQuery, type Db } from '../db/database.js';
 import type { UsageStatus } from '../db/schema.js';
+import { remember } from './remembered.js';
 
 export interface SettledKey {
   payloadHash: string;
@@ -76,17 +77,12 @@ export class IntakeLookup {
       for (const r of rows) {
         if (r.kind === 'account') {
           accounts.set(r.key, r.created_at!);
-          this.remember(r.key, r.created_at!);
+          remember(this.known, r.key, r.created_at!, MAX_KNOWN_ACCOUNTS);
         } else settled.set(r.key, { payloadHash: r.payload_hash!, status: r.status! });
       }
       return { accounts, settled };
     });
     this.pending = { userIds, keys, result };
     return this.pending;
-  }
-
-  private remember(userId: string, createdAt: Date): void {
-    if (this.known.size >= MAX_KNOWN_ACCOUNTS && !this.known.has(userId)) this.known.delete(this.known.keys().next().value!);
-    this.known.set(userId, createdAt);
   }
 }

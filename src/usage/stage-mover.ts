@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { remember } from './remembered.js';
 import type { Queue } from 'bullmq';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis.js';
@@ -42,8 +43,7 @@ export function shardOf(userId: string, shards: number): number {
   let h = accountHashes.get(userId);
   if (h === undefined) {
     h = createHash('md5').update(userId).digest().readUInt32BE(0);
-    if (accountHashes.size >= MAX_REMEMBERED_SHARDS) accountHashes.delete(accountHashes.keys().next().value!);
-    accountHashes.set(userId, h);
+    remember(accountHashes, userId, h, MAX_REMEMBERED_SHARDS);
   }
   return h % shards;
 }
