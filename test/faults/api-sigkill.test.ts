@@ -2,10 +2,10 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, cleanup, isolation, waitFor } from '../support/engine.js';
+import { cleanup, isolation, waitFor } from '../support/engine.js';
 import type { EngineProcess } from '../support/processes.js';
 import { durableRedis, startPrivateRedis, type PrivateRedis } from '../support/private-redis.js';
-import { expectAppliedExactlyOnce, faultTimeouts, openDb, request, startEngineProcess, usageDrained, usageEvents, UsageRecord, waitUntilSettled } from './settlement.js';
+import { expectAppliedExactlyOnce, faultTimeouts, openDb, startEngineProcess, usageDrained, usageEvents, UsageRecord, waitUntilSettled, openFundedAccounts } from './settlement.js';
 
 /**
  * An API process answers 202 once an event is staged in Redis, and a workers process moves and applies
@@ -42,12 +42,7 @@ class Stack {
   }
 
   async openAccounts(base: string): Promise<void> {
-    for (const userId of users) {
-      expect((await request(base, 'POST', '/v1/accounts', { userId, plan: 'enterprise_pro' })).status).toBe(201);
-      const grant = await request(base, 'POST', `/admin/api/accounts/${userId}/grants`, { tokens: 20_000, reason: 'fault test' }, 10_000, ADMIN_KEY);
-      expect(grant.status, JSON.stringify(grant.body)).toBe(201);
-      this.start[userId] = (await request(base, 'GET', `/v1/accounts/${userId}`)).body.balance;
-    }
+    await openFundedAccounts(base, users, 20_000, this.start);
   }
 
   /** Every event answered 202 in the end is charged once and the ledger holds nothing else, read once an event staged twice has had both copies worked off. */

@@ -1,10 +1,10 @@
 import { Queue } from 'bullmq';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, cleanup, isolation, waitFor } from '../support/engine.js';
+import { cleanup, isolation, waitFor } from '../support/engine.js';
 import type { EngineProcess } from '../support/processes.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.js';
-import { expectAppliedExactlyOnce, faultTimeouts, jobHistory, openDb, request, startEngineProcess, usageEvents, UsageRecord, waitUntilSettled, type UsageEvent } from './settlement.js';
+import { expectAppliedExactlyOnce, faultTimeouts, jobHistory, openDb, request, startEngineProcess, usageEvents, UsageRecord, waitUntilSettled, type UsageEvent, openFundedAccounts } from './settlement.js';
 
 describe('PostgreSQL stopped and started again in the middle of a stream of usage', faultTimeouts, () => {
   const iso = isolation();
@@ -34,12 +34,7 @@ describe('PostgreSQL stopped and started again in the middle of a stream of usag
 
   it('jobs cut off by the restart are retried; every event answered 202 is applied once, none refused is', async () => {
     const start: Record<string, number> = {};
-    for (const userId of users) {
-      expect((await request(base, 'POST', '/v1/accounts', { userId, plan: 'enterprise_pro' })).status).toBe(201);
-      const grant = await request(base, 'POST', `/admin/api/accounts/${userId}/grants`, { tokens: 10_000, reason: 'fault test' }, 10_000, ADMIN_KEY);
-      expect(grant.status, JSON.stringify(grant.body)).toBe(201);
-      start[userId] = (await request(base, 'GET', `/v1/accounts/${userId}`)).body.balance;
-    }
+    await openFundedAccounts(base, users, 10_000, start);
     // pat-0's row is locked by the test, so the jobs that charge pat-0 are inside their transactions
     // when PostgreSQL goes away: those transactions are cut off and their jobs fail.
     const blocker: pg.Client = await openDb(databaseUrl);

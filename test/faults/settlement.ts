@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { withDefaultUser } from '../../src/db/database.js';
 import { stageKeys } from '../../src/usage/usage-stage.js';
-import { API_KEY, waitFor } from '../support/engine.js';
+import { ADMIN_KEY, API_KEY, waitFor } from '../support/engine.js';
 import { spawnEngine, type EngineProcess } from '../support/processes.js';
 
 /**
@@ -67,6 +67,19 @@ export async function request(base: string, method: string, path: string, body?:
 }
 
 /** What the engine said to each event sent: accepted (202) or refused (anything else, kept with the answer). */
+/**
+ * Opens each account on enterprise_pro with `tokens` more granted by an admin, and records its starting
+ * balance in `start` (what expectAppliedExactlyOnce measures the charges from).
+ */
+export async function openFundedAccounts(base: string, users: readonly string[], tokens: number, start: Record<string, number>): Promise<void> {
+  for (const userId of users) {
+    expect((await request(base, 'POST', '/v1/accounts', { userId, plan: 'enterprise_pro' })).status).toBe(201);
+    const grant = await request(base, 'POST', `/admin/api/accounts/${userId}/grants`, { tokens, reason: 'fault test' }, 10_000, ADMIN_KEY);
+    expect(grant.status, JSON.stringify(grant.body)).toBe(201);
+    start[userId] = (await request(base, 'GET', `/v1/accounts/${userId}`)).body.balance;
+  }
+}
+
 export class UsageRecord {
   readonly accepted: UsageEvent[] = [];
   readonly refused: Array<{ events: UsageEvent[]; answer: Answer }> = [];

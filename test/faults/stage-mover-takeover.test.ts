@@ -3,9 +3,9 @@ import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stageKeys } from '../../src/usage/usage-stage.js';
-import { ADMIN_KEY, cleanup, isolation, waitFor } from '../support/engine.js';
+import { cleanup, isolation, waitFor } from '../support/engine.js';
 import type { EngineProcess } from '../support/processes.js';
-import { expectAppliedExactlyOnce, faultTimeouts, openDb, request, startEngineProcess, usageDrained, usageEvents, UsageRecord, waitUntilSettled } from './settlement.js';
+import { expectAppliedExactlyOnce, faultTimeouts, openDb, startEngineProcess, usageDrained, usageEvents, UsageRecord, waitUntilSettled, openFundedAccounts } from './settlement.js';
 
 /** What a mover's lease lives without renewal (StageMover's default); a standby looks for it every fifth of that. */
 const LEASE_MS = 5000;
@@ -96,12 +96,7 @@ describe('the usage mover of a workers process killed or stalled while events ar
     first = await workers();
     await waitFor(async () => (await moverState()).holder, 'the first mover to take the lease');
     second = await workers();
-    for (const userId of users) {
-      expect((await request(base, 'POST', '/v1/accounts', { userId, plan: 'enterprise_pro' })).status).toBe(201);
-      const grant = await request(base, 'POST', `/admin/api/accounts/${userId}/grants`, { tokens: 50_000, reason: 'fault test' }, 10_000, ADMIN_KEY);
-      expect(grant.status, JSON.stringify(grant.body)).toBe(201);
-      start[userId] = (await request(base, 'GET', `/v1/accounts/${userId}`)).body.balance;
-    }
+    await openFundedAccounts(base, users, 50_000, start);
   });
   afterAll(async () => {
     for (const p of processes) if (p.child.exitCode === null) p.child.kill('SIGCONT');

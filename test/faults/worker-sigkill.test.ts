@@ -2,10 +2,10 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, cleanup, isolation, waitFor } from '../support/engine.js';
+import { cleanup, isolation, waitFor } from '../support/engine.js';
 import type { EngineProcess } from '../support/processes.js';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-redis.js';
-import { completedWith, expectAppliedExactlyOnce, faultTimeouts, jobHistory, openDb, request, settledCount, startEngineProcess, usageEvents, UsageRecord, waitUntilSettled } from './settlement.js';
+import { completedWith, expectAppliedExactlyOnce, faultTimeouts, jobHistory, openDb, settledCount, startEngineProcess, usageEvents, UsageRecord, waitUntilSettled, openFundedAccounts } from './settlement.js';
 
 describe('a usage worker killed with SIGKILL in the middle of its batches', faultTimeouts, () => {
   const iso = isolation();
@@ -47,12 +47,7 @@ describe('a usage worker killed with SIGKILL in the middle of its batches', faul
     base = `http://127.0.0.1:${api.port}`;
     db = await openDb(iso.databaseUrl);
     queue = new Queue('usage', { connection: { url: redis.url }, prefix: iso.prefix });
-    for (const userId of users) {
-      expect((await request(base, 'POST', '/v1/accounts', { userId, plan: 'enterprise_pro' })).status).toBe(201);
-      const grant = await request(base, 'POST', `/admin/api/accounts/${userId}/grants`, { tokens: 5000, reason: 'fault test' }, 10_000, ADMIN_KEY);
-      expect(grant.status, JSON.stringify(grant.body)).toBe(201);
-      start[userId] = (await request(base, 'GET', `/v1/accounts/${userId}`)).body.balance;
-    }
+    await openFundedAccounts(base, users, 5000, start);
   });
   afterAll(async () => {
     await admin?.call('CLIENT', 'UNPAUSE').catch(() => undefined);
