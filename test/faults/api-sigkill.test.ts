@@ -78,6 +78,7 @@ describe('an API process killed with SIGKILL while usage requests stream in', fa
     // Twelve callers, each sending its next request as soon as the last is answered: single events
     // mostly, batches of 120 and 600 among them (a batch claims its keys first and stages them after).
     const sizes = [1, 1, 120, 1, 600, 1];
+    let unanswered = 0;
     for (let round = 0; round < 3; round++) {
       const doomed = await stack.api();
       if (round === 0) await stack.openAccounts(doomed.base);
@@ -101,8 +102,11 @@ describe('an API process killed with SIGKILL while usage requests stream in', fa
       expect(doomed.process.child.signalCode).toBe('SIGKILL');
       // The callers still waiting got no answer at all: never a refusal, never a 5xx.
       expect(record.refused.map((r) => r.answer.status).filter((s) => s !== 0)).toEqual([]);
-      expect(record.refused.length).toBeGreaterThan(0);
+      unanswered += record.refused.length;
     }
+    // Some request was cut off unanswered (a loaded machine may answer every caller of one round before
+    // the process dies, but not of all three), so the resending below is exercised.
+    expect(unanswered).toBeGreaterThan(0);
 
     const last = await stack.api();
     for (const events of record.takeUnanswered()) await record.send(last.base, events);
