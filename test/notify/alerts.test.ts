@@ -27,7 +27,7 @@ describe('unusual-usage alerts to the admin webhook', () => {
       TOKENS_ALERT_BURST_MIN_TOKENS: '50',
     });
     await engine.setClock('2026-11-27T10:00:00Z');
-    for (const [userId, plan] of [['steady', 'enterprise_pro'], ['burst', 'enterprise_pro'], ['bot', 'monthly_pro'], ['broke', 'free_starter'], ['owl', 'monthly_pro']]) {
+    for (const [userId, plan] of [['steady', 'enterprise_pro'], ['burst', 'enterprise_pro'], ['bot', 'monthly_pro'], ['broke', 'free_starter'], ['owl', 'monthly_pro'], ['ghost', 'monthly_pro']]) {
       await engine.api('POST', '/v1/accounts', { userId, plan });
     }
     // Three days of history: 'steady' works in 60-token sessions, 'burst' in 5-token ones.
@@ -77,6 +77,8 @@ describe('unusual-usage alerts to the admin webhook', () => {
     await report('bot', 'profile_basic', 35); // 35 uses in one minute
     await report('broke', '23_Tailored_CV_Generator.py', 25); // 10 tokens: 2 applied, 23 refused
     await report('owl', 'profile_basic', 21, (i) => new Date(Date.parse('2026-12-01T12:00:00Z') - i * 3_600_000).toISOString());
+    // The same 21 hours, but the last of them before this window: nothing it does now is unusual.
+    await report('ghost', 'profile_basic', 21, (i) => new Date(Date.parse('2026-12-01T11:00:00Z') - i * 3_600_000).toISOString());
 
     expect(await jobResult(engine, 'alerts')).toMatchObject({ raised: 3, byRule: { rate: 1, rejections: 1, around_the_clock: 1 } });
     const latest = (await alerts()).slice(0, 3).sort((a, b) => a.userId.localeCompare(b.userId));
