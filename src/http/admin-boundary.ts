@@ -80,16 +80,19 @@ export function installAdminBoundary(app: FastifyInstance, config: Pick<Config, 
     // TLS and its HSTS policy are the terminating proxy's to decide, for the whole host.
     strictTransportSecurity: false,
   });
-  app.addHook('onRequest', async (request, reply) => {
-    if (!underAdmin(request)) return;
+  // A callback hook: it runs on every request, the service API's included, where an async one would cost
+  // a promise for nothing.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!underAdmin(request)) return done();
+    let failure: Error | undefined;
     setSecurityHeaders(request.raw, reply.raw, (error?: unknown) => {
       // helmet's own error, as it reported it.
-      // oxlint-disable-next-line typescript/only-throw-error
-      if (error) throw error;
+      if (error) failure = error instanceof Error ? error : new Error('the security headers could not be set');
     });
-    if (readOnlyMethods.has(request.method)) return;
+    if (failure) return done(failure);
+    if (readOnlyMethods.has(request.method)) return done();
     const reason = crossSiteReason(request, config.publicOrigin);
-    if (reason === undefined) return;
-    return reply.status(403).send(errorBody('cross_site_request', `admin changes are refused from another site (${reason})`));
+    if (reason === undefined) return done();
+    void reply.status(403).send(errorBody('cross_site_request', `admin changes are refused from another site (${reason})`));
   });
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { EngineError } from '../errors.js';
 import { findUnstorable } from '../validation.js';
 
@@ -33,10 +33,11 @@ export function installJsonBodyParser(app: FastifyInstance): void {
   });
 }
 
-/** Path parameters and the query string are strings too: the same refusal, for every route. */
-export async function refuseUnstorableUrlText(request: FastifyRequest): Promise<void> {
+/** Path parameters and the query string are strings too: the same refusal, for every route (a callback hook: no promise per request). */
+export function refuseUnstorableUrlText(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
   for (const [part, value] of [['params', request.params], ['query', request.query]] as const) {
     const problem = findUnstorable(value, { maxDepth: 4 });
-    if (problem) throw new EngineError('validation_failed', `invalid ${part}: ${problem.path} ${problem.message}`, [{ ...problem, path: `${part}.${problem.path}` }]);
+    if (problem) return done(new EngineError('validation_failed', `invalid ${part}: ${problem.path} ${problem.message}`, [{ ...problem, path: `${part}.${problem.path}` }]));
   }
+  done();
 }
