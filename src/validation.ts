@@ -29,6 +29,7 @@ export interface UnstorableValue {
 export function findUnstorable(value: unknown, opts: { maxDepth?: number; checkText?: boolean } = {}): UnstorableValue | undefined {
   const maxDepth = opts.maxDepth ?? MAX_JSON_DEPTH;
   const checkText = opts.checkText ?? true;
+  if (maxDepth > 0 && isFlatAndStorable(value, checkText)) return undefined;
   const stack: Array<{ value: unknown; depth: number; path: Array<string | number> }> = [{ value, depth: 0, path: [] }];
   const where = (path: Array<string | number>) => path.join('.') || '(body)';
   while (stack.length > 0) {
@@ -49,6 +50,24 @@ export function findUnstorable(value: unknown, opts: { maxDepth?: number; checkT
     }
   }
   return undefined;
+}
+
+/**
+ * Whether `value` is a scalar or one object of scalars with nothing to refuse: what most bodies and every
+ * path and query are, answered without the walk's stack and paths (it runs on every request). Anything
+ * else goes through the walk, which names what is wrong.
+ */
+function isFlatAndStorable(value: unknown, checkText: boolean): boolean {
+  if (typeof value === 'string') return !checkText || isStorableText(value);
+  if (value === null || typeof value !== 'object') return true;
+  if (Array.isArray(value)) return false;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const v = (value as Record<string, unknown>)[key];
+    if (v !== null && typeof v === 'object') return false;
+    if (checkText && (!isStorableText(key) || (typeof v === 'string' && !isStorableText(v)))) return false;
+  }
+  return true;
 }
 
 export const userIdSchema = z

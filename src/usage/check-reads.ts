@@ -90,8 +90,7 @@ export class CheckReads {
         const [check] = checks as [Waiting];
         const values = [check.userId, check.at];
         const [lone] = await preparedQuery<CheckRead & { held: number | null }>(this.db, 'tokens-check-lone-v1', LONE, values);
-        const { held, ...read } = lone!;
-        check.resolve(held ? (await preparedQuery<CheckRead>(this.db, 'tokens-check-v4', ONE, values))[0]! : read);
+        check.resolve(lone!.held ? (await preparedQuery<CheckRead>(this.db, 'tokens-check-v4', ONE, values))[0]! : lone!);
         return;
       }
       const rows = await preparedQuery<CheckRead>(this.db, 'tokens-check-many-v1', MANY, [
