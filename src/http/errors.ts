@@ -60,8 +60,10 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown, what = 're
 }
 
 // Redis error replies start with their code: these mean "reachable but refusing now" (full at maxmemory
-// under noeviction, loading its data, a read-only replica, a cluster without a quorum).
-const redisRefusals = new Set(['OOM', 'LOADING', 'READONLY', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN']);
+// under noeviction, loading its data, a read-only replica, a cluster without a quorum, or a slot that
+// moved under the request: ioredis follows MOVED and ASK, but it retries an automatic pipeline only when
+// all of its commands got the same redirection, and mid-failover they may not).
+const redisRefusals = new Set(['OOM', 'LOADING', 'READONLY', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN', 'MOVED', 'ASK']);
 
 export interface DependencyState {
   /**
