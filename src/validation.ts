@@ -21,53 +21,49 @@ export interface UnstorableValue {
   message: string;
 }
 
+/** An object or array met by the walk, with the way back to the top (its path is spelt only when reported). */
+interface Place {
+  value: object;
+  depth: number;
+  parent?: Place;
+  key?: string | number;
+}
+
+function pathOf(place: Place, key?: string | number): string {
+  const parts: Array<string | number> = key === undefined ? [] : [key];
+  for (let p: Place | undefined = place; p?.key !== undefined; p = p.parent) parts.push(p.key);
+  return parts.reverse().join('.') || '(body)';
+}
+
 /**
  * The first place in a JSON value that the engine could not store: nesting deeper than `maxDepth`, or a
  * string (key or value) with a character PostgreSQL cannot keep. Iterative, so that no depth of nesting
- * can exhaust the stack; `checkText: false` skips the strings when the caller knows they are clean.
+ * can exhaust the stack; `checkText: false` skips the strings when the caller knows they are clean. It
+ * runs on every request: scalars are checked where they are met, and only objects and arrays are kept,
+ * each with a link to its parent rather than a copy of its path.
  */
 export function findUnstorable(value: unknown, opts: { maxDepth?: number; checkText?: boolean } = {}): UnstorableValue | undefined {
   const maxDepth = opts.maxDepth ?? MAX_JSON_DEPTH;
   const checkText = opts.checkText ?? true;
-  if (maxDepth > 0 && isFlatAndStorable(value, checkText)) return undefined;
-  const stack: Array<{ value: unknown; depth: number; path: Array<string | number> }> = [{ value, depth: 0, path: [] }];
-  const where = (path: Array<string | number>) => path.join('.') || '(body)';
+  if (value === null || typeof value !== 'object') {
+    return checkText && typeof value === 'string' && !isStorableText(value) ? { path: '(body)', message: unstorableTextMessage } : undefined;
+  }
+  const stack: Place[] = [{ value, depth: 0 }];
   while (stack.length > 0) {
-    const item = stack.pop()!;
-    if (typeof item.value === 'string') {
-      if (checkText && !isStorableText(item.value)) return { path: where(item.path), message: unstorableTextMessage };
-      continue;
-    }
-    if (item.value === null || typeof item.value !== 'object') continue;
-    if (item.depth >= maxDepth) return { path: where(item.path), message: `nests deeper than ${maxDepth} levels` };
-    if (Array.isArray(item.value)) {
-      item.value.forEach((v, i) => stack.push({ value: v, depth: item.depth + 1, path: [...item.path, i] }));
-      continue;
-    }
-    for (const [key, v] of Object.entries(item.value)) {
-      if (checkText && !isStorableText(key)) return { path: where([...item.path, key]), message: `a key ${unstorableTextMessage}` };
-      stack.push({ value: v, depth: item.depth + 1, path: [...item.path, key] });
+    const place = stack.pop()!;
+    if (place.depth >= maxDepth) return { path: pathOf(place), message: `nests deeper than ${maxDepth} levels` };
+    const isArray = Array.isArray(place.value);
+    const children = place.value as Record<string, unknown>;
+    for (const name in children) {
+      if (!Object.hasOwn(children, name)) continue;
+      const key = isArray ? Number(name) : name;
+      if (checkText && !isArray && !isStorableText(name)) return { path: pathOf(place, key), message: `a key ${unstorableTextMessage}` };
+      const v = children[name];
+      if (v !== null && typeof v === 'object') stack.push({ value: v, depth: place.depth + 1, parent: place, key });
+      else if (checkText && typeof v === 'string' && !isStorableText(v)) return { path: pathOf(place, key), message: unstorableTextMessage };
     }
   }
   return undefined;
-}
-
-/**
- * Whether `value` is a scalar or one object of scalars with nothing to refuse: what most bodies and every
- * path and query are, answered without the walk's stack and paths (it runs on every request). Anything
- * else goes through the walk, which names what is wrong.
- */
-function isFlatAndStorable(value: unknown, checkText: boolean): boolean {
-  if (typeof value === 'string') return !checkText || isStorableText(value);
-  if (value === null || typeof value !== 'object') return true;
-  if (Array.isArray(value)) return false;
-  for (const key in value) {
-    if (!Object.hasOwn(value, key)) continue;
-    const v = (value as Record<string, unknown>)[key];
-    if (v !== null && typeof v === 'object') return false;
-    if (checkText && (!isStorableText(key) || (typeof v === 'string' && !isStorableText(v)))) return false;
-  }
-  return true;
 }
 
 export const userIdSchema = z
