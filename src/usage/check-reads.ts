@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { preparedQuery, statementText, type Db } from '../db/database.js';
 import { arrayLiteral } from '../db/array-literal.js';
 import { liveBalanceAt, spendableAt, type AccountColumns } from '../ledger/spendable.js';
@@ -15,20 +15,16 @@ const accountColumns: AccountColumns = { userId: sql.ref('a.user_id'), balance: 
 // $1 the account, $2 the time. The feature's price and the rules come from the PricingCache, kept current
 // by the version read here. An account that holds nothing can spend its live balance; LONE reads that and
 // `held`, and ONE (the whole rule) is read only for an account that holds something.
-const LONE = statementText(sql`
+const oneRow = (spendable: RawBuilder<number>) =>
+  statementText(sql`
   select (select version from pricing_state where id = 1) as pricing_version,
     a.user_id is not null as account_exists,
     a.held,
-    ${liveBalanceAt(accountColumns, sql.raw('$2::timestamptz'))} as spendable
+    ${spendable} as spendable
   from (select 1) as one
   left join accounts a on a.user_id = $1`);
-
-const ONE = statementText(sql`
-  select (select version from pricing_state where id = 1) as pricing_version,
-    a.user_id is not null as account_exists,
-    ${spendableAt(accountColumns, sql.raw('$2::timestamptz'))} as spendable
-  from (select 1) as one
-  left join accounts a on a.user_id = $1`);
+const LONE = oneRow(liveBalanceAt(accountColumns, sql.raw('$2::timestamptz')));
+const ONE = oneRow(spendableAt(accountColumns, sql.raw('$2::timestamptz')));
 
 // The same read for many checks at once: $1 the accounts, $2 the time of each. The lateral subquery with
 // its `offset 0` keeps every account an index probe: joined plainly, a small accounts table is
@@ -90,7 +86,7 @@ export class CheckReads {
         const [check] = checks as [Waiting];
         const values = [check.userId, check.at];
         const [lone] = await preparedQuery<CheckRead & { held: number | null }>(this.db, 'tokens-check-lone-v1', LONE, values);
-        check.resolve(lone!.held ? (await preparedQuery<CheckRead>(this.db, 'tokens-check-v4', ONE, values))[0]! : lone!);
+        check.resolve(lone!.held ? (await preparedQuery<CheckRead>(this.db, 'tokens-check-v5', ONE, values))[0]! : lone!);
         return;
       }
       const rows = await preparedQuery<CheckRead>(this.db, 'tokens-check-many-v1', MANY, [
