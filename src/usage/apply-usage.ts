@@ -36,8 +36,9 @@ export interface UsageOutcome {
  * account, one statement per table. Each event settles exactly once: under its account's lock, keys
  * already in usage_events are skipped, and the settled rows are inserted under the idempotency key
  * (primary key) in the same transaction as the debit. A key settled meanwhile by a transaction that did
- * not hold this account's lock (the same key sent for another account) makes the insert find fewer
- * rows than it wrote: the transaction is rolled back and the job retried, and the retry skips the key.
+ * not hold this account's lock (the same key sent for another account) makes the insert fail on the
+ * primary key: nothing of the transaction is written, and the usage lanes apply its events again in
+ * halves (a unique violation is a data error to them), where the one with that key finds it settled.
  */
 export async function applyUsage(unit: LedgerUnit, events: QueuedUsageEvent[]): Promise<UsageOutcome[]> {
   const { trx, now } = unit;
@@ -119,23 +120,19 @@ async function settledKeys(trx: Trx, keys: string[]): Promise<Set<string>> {
   return new Set(rows.map((r) => r.idempotency_key));
 }
 
-export class KeySettledConcurrently extends Error {
-  constructor(count: number) {
-    super(`${count} idempotency key(s) were settled by another transaction meanwhile; retrying the batch`);
-  }
-}
-
 /**
  * One row per settled event, final from the start, in one fixed statement that takes its rows as arrays
  * (like the ledger's flush): its text, and so its plan, never changes with the batch. Sorted by key, so
- * concurrent inserts take the primary key's index locks in one order.
+ * concurrent inserts take the primary key's index locks in one order. A plain insert, not `on conflict
+ * do nothing`: the keys were read under the lock, so a conflict is the rare race above, and a
+ * speculative insertion per row cost PostgreSQL 12-16 ms per 1,000 rows against 7-9 ms without.
  */
 async function recordSettled(trx: Trx, events: QueuedUsageEvent[], outcomes: Map<string, UsageOutcome>, now: Date): Promise<void> {
   if (events.length === 0) return;
   const sorted = [...events].sort((a, b) => (a.idempotencyKey < b.idempotencyKey ? -1 : 1));
   const settled = sorted.map((e) => outcomes.get(e.idempotencyKey)!);
   const column = (pick: (e: QueuedUsageEvent, o: UsageOutcome) => ArrayElement) => arrayLiteral(sorted.map((e, i) => pick(e, settled[i]!)));
-  const result = await sql`
+  await sql`
     insert into usage_events (idempotency_key, user_id, feature_key, payload_hash, status, reason, cost, balance_after,
       reservation_id, occurred_at, applied_at, metadata)
     select idempotency_key, user_id, feature_key, payload_hash, status, reason, cost, balance_after,
@@ -146,10 +143,7 @@ async function recordSettled(trx: Trx, events: QueuedUsageEvent[], outcomes: Map
       ${column((e) => e.occurredAt)}::timestamptz[], ${column((e) => (e.metadata ? JSON.stringify(e.metadata) : null))}::text[])
       with ordinality as v(idempotency_key, user_id, feature_key, payload_hash, status, reason, cost, balance_after,
         reservation_id, occurred_at, metadata, n)
-    order by n
-    on conflict (idempotency_key) do nothing`.execute(trx);
-  const inserted = Number(result.numAffectedRows ?? 0);
-  if (inserted < sorted.length) throw new KeySettledConcurrently(sorted.length - inserted);
+    order by n`.execute(trx);
 }
 
 async function loadHolds(trx: Trx, ids: string[]): Promise<Map<string, Hold>> {

@@ -1,4 +1,6 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withDefaultUser } from '../../src/db/database.js';
 import { settled, startTestEngine, waitFor, type TestEngine } from '../support/engine.js';
 import { createUsageProducer, type UsageProducer } from '../../src/index.js';
 
@@ -83,5 +85,36 @@ describe('idempotency: a key is charged once', () => {
     // and HTTP sees the producer's key as the same event
     expect((await engine.api('POST', '/v1/usage', event)).status).toBe(202);
     expect((await engine.api('POST', '/v1/usage', { ...event, feature: 'resume_upload' })).status).toBe(409);
+  });
+
+  it('a key another transaction settles while the worker writes it is not charged again, and the worker goes on', async () => {
+    await engine.api('POST', '/v1/accounts', { userId: 'pro-4', plan: 'monthly_pro' });
+    const other = new pg.Client({ connectionString: withDefaultUser(engine.databaseUrl) });
+    const observer = new pg.Client({ connectionString: withDefaultUser(engine.databaseUrl) });
+    await Promise.all([other.connect(), observer.connect()]);
+    try {
+      // Another account's transaction (say a second engine's worker) is settling the same key and has not committed.
+      await other.query('begin');
+      await other.query(`insert into usage_events (idempotency_key, user_id, feature_key, payload_hash, status, cost, occurred_at, applied_at)
+                         values ('raced-1', 'pro-3', 'profile_basic', 'elsewhere', 'applied', 1, now(), now())`);
+      expect((await engine.api('POST', '/v1/usage', { userId: 'pro-4', feature: 'resume_upload', idempotencyKey: 'raced-1' })).status).toBe(202);
+      // Read by a session of its own: inside `other`'s transaction, pg_stat_activity would stay as first read.
+      const waitingOnKey = async () =>
+        Number((await observer.query(
+          `select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%insert into usage_events%'`,
+        )).rows[0].n) >= 1;
+      await waitFor(waitingOnKey, 'the worker to wait on the uncommitted key');
+      await other.query('commit');
+
+      expect((await engine.api('POST', '/v1/usage', { userId: 'pro-4', feature: 'profile_basic', idempotencyKey: 'after-race' })).status).toBe(202);
+      expect(await settled(engine, 'after-race')).toMatchObject({ status: 'applied' });
+      // Settled once, by the other transaction: pro-4 paid for 'after-race' only (1 token), not for 'raced-1' (3).
+      expect(await balance('pro-4')).toBe(99);
+      expect((await engine.api('GET', '/v1/usage/raced-1')).body).toMatchObject({ status: 'applied', userId: 'pro-3' });
+      const ledger = await engine.api('GET', '/v1/accounts/pro-4/ledger');
+      expect(ledger.body.entries.filter((e: any) => e.idempotencyKey === 'raced-1')).toHaveLength(0);
+    } finally {
+      await Promise.all([other.end(), observer.end()]);
+    }
   });
 });
