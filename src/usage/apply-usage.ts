@@ -38,7 +38,7 @@ export interface UsageOutcome {
  * (primary key) in the same transaction as the debit. A key settled meanwhile by a transaction that did
  * not hold this account's lock (the same key sent for another account) makes the insert fail on the
  * primary key: nothing of the transaction is written, and the usage lanes apply its events again in
- * halves (a unique violation is a data error to them), where the one with that key finds it settled.
+ * halves (a unique violation is a data error to them), in which the key, settled now, is a duplicate.
  */
 export async function applyUsage(unit: LedgerUnit, events: QueuedUsageEvent[]): Promise<UsageOutcome[]> {
   const { trx, now } = unit;
