@@ -16,11 +16,38 @@ const NEEDS_ESCAPE = /["\\]/;
  *   arrayLiteral([1, 2, undefined])    // {1,2,NULL}
  */
 export function arrayLiteral(values: readonly ArrayElement[]): string {
-  const parts = values.map((v) => {
-    if (v === null || v === undefined) return 'NULL';
-    if (typeof v === 'string') return NEEDS_ESCAPE.test(v) ? `"${v.replace(/["\\]/g, '\\$&')}"` : `"${v}"`;
-    if (v instanceof Date) return Number.isNaN(v.getTime()) ? '"invalid date"' : `"${v.toISOString()}"`;
-    return String(v);
-  });
-  return `{${parts.join(',')}}`;
+  // Neighbouring rows repeat their times and their escaped texts (one request's events share a time, one
+  // feature's uses a pricing): the last of each formatted is kept for the next, since toISOString and an
+  // escaping replace cost about 0.8 and 1.3 µs an element on the bench's machine, a quoted string 0.1.
+  let lastTime = Number.NaN;
+  let lastTimeText = '';
+  let lastEscapedFrom: string | undefined;
+  let lastEscaped = '';
+  let literal = '{';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) literal += ',';
+    const v = values[i];
+    if (v === null || v === undefined) literal += 'NULL';
+    else if (typeof v === 'string') {
+      if (!NEEDS_ESCAPE.test(v)) literal += `"${v}"`;
+      else {
+        if (v !== lastEscapedFrom) {
+          lastEscapedFrom = v;
+          lastEscaped = `"${v.replace(/["\\]/g, '\\$&')}"`;
+        }
+        literal += lastEscaped;
+      }
+    } else if (v instanceof Date) {
+      const time = v.getTime();
+      if (Number.isNaN(time)) literal += '"invalid date"';
+      else {
+        if (time !== lastTime) {
+          lastTime = time;
+          lastTimeText = `"${v.toISOString()}"`;
+        }
+        literal += lastTimeText;
+      }
+    } else literal += String(v);
+  }
+  return `${literal}}`;
 }

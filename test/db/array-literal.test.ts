@@ -27,6 +27,18 @@ describe('array parameters reach PostgreSQL as sent', () => {
     expect(rows[0]!.t).toEqual([at, null]);
   });
 
+  it('repeated neighbours, as a batch has them, each reach PostgreSQL as themselves', async () => {
+    const [a, b] = [new Date('2026-12-03T10:00:00.001Z'), new Date('2026-12-03T10:00:00.002Z')];
+    const instants = [a, new Date(a.getTime()), b, a, null, a];
+    const texts = ['{"c":1}', '{"c":1}', 'plain', '{"c":1}', '{"c":2}', 'x\\y', 'x\\y', '{"c":1}'];
+    const { rows } = await client.query<{ t: Array<Date | null>; s: string[] }>('select $1::timestamptz[] as t, $2::text[] as s', [
+      arrayLiteral(instants),
+      arrayLiteral(texts),
+    ]);
+    expect(rows[0]!.t).toEqual(instants);
+    expect(rows[0]!.s).toEqual(texts);
+  });
+
   it('an invalid instant is refused as data (22007), like any other value PostgreSQL cannot store', async () => {
     await expect(client.query('select $1::timestamptz[]', [arrayLiteral([new Date(Number.NaN)])])).rejects.toMatchObject({ code: '22007' });
   });
