@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Executor } from '../db/database.js';
 import { EngineError } from '../errors.js';
 import { warningLevels } from './warning-levels.js';
-import { heldAt, spendableAt } from '../ledger/spendable.js';
+import { accountColumnsOf, heldAt, spendableAt } from '../ledger/spendable.js';
 
 export interface AccountSearch {
   /** Accounts whose userId starts with this. */
@@ -53,7 +53,7 @@ const percentSql = sql<number>`(case when period_allocated > 0 then (period_used
  */
 export async function searchAccounts(exec: Executor, s: AccountSearch, now: Date): Promise<{ accounts: AccountSummary[]; nextCursor: string | null }> {
   const cursor = s.cursor ? decodeCursor(s.cursor) : undefined;
-  const columns = { userId: sql.ref<string>('a.user_id'), balance: sql.ref<number>('a.balance'), held: sql.ref<number>('a.held') };
+  const columns = accountColumnsOf('a');
   const rows = await exec
     .selectFrom('accounts as a')
     .select([

@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { Executor } from '../db/database.js';
 import type { Account } from '../db/schema.js';
 import { getPlan, planView, type PlanView } from '../catalog/plans.js';
@@ -7,7 +6,7 @@ import { runLedger, type Ledger } from '../ledger/run-ledger.js';
 import { EngineError } from '../errors.js';
 import { percentUsed, warningFor, type WarningLevel } from './warning-levels.js';
 import { loyaltyStatus, type LoyaltyView } from '../rewards/loyalty.js';
-import { heldAt, spendableAt } from '../ledger/spendable.js';
+import { accountColumnsOf, heldAt, spendableAt } from '../ledger/spendable.js';
 
 export const DEFAULT_PLAN = 'free_starter';
 
@@ -88,7 +87,7 @@ export async function requireAccount(exec: Executor, userId: string): Promise<Ac
  * them twice or not at all.
  */
 async function accountAsOf(exec: Executor, userId: string, now: Date) {
-  const columns = { userId: sql.ref<string>('accounts.user_id'), balance: sql.ref<number>('accounts.balance'), held: sql.ref<number>('accounts.held') };
+  const columns = accountColumnsOf('accounts');
   const row = await exec
     .selectFrom('accounts')
     .selectAll()

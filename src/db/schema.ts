@@ -51,6 +51,8 @@ export interface AccountsTable {
   warned_period_start: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   /** Bumped each time the account falls back under a warned level, so the next crossing is a new notification. */
   warning_arming: Generated<number>;
+  /** When the earliest live grant expires, null if none does: kept by triggers on grants (migrations/2026-12-03T1500_accounts_next_grant_expiry.ts). */
+  next_grant_expiry: ColumnType<Date | null, never, never>;
   created_at: CreatedAt;
   updated_at: Timestamp;
 }

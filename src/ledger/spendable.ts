@@ -5,6 +5,17 @@ export interface AccountColumns {
   userId: Expression<string>;
   balance: Expression<number>;
   held: Expression<number>;
+  nextGrantExpiry: Expression<Date | null>;
+}
+
+/** The columns the rules read, of the accounts row a statement names `table` (`accountColumnsOf('a')`). */
+export function accountColumnsOf(table: string): AccountColumns {
+  return {
+    userId: sql.ref<string>(`${table}.user_id`),
+    balance: sql.ref<number>(`${table}.balance`),
+    held: sql.ref<number>(`${table}.held`),
+    nextGrantExpiry: sql.ref<Date | null>(`${table}.next_grant_expiry`),
+  };
 }
 
 /**
@@ -16,15 +27,17 @@ export interface AccountColumns {
  * the same answer. The one definition of the rule:
  *
  *   a.balance
- *   - coalesce((select sum(g.remaining) from grants g
- *       where g.user_id = a.user_id and g.remaining > 0 and g.expires_at <= at), 0)
+ *   - case when a.next_grant_expiry <= at then coalesce((select sum(g.remaining) from grants g
+ *       where g.user_id = a.user_id and g.remaining > 0 and g.expires_at <= at), 0) else 0 end
  *   + case when a.held > 0 then coalesce((select sum((al.value->>'tokens')::bigint) from holds h
  *       cross join lateral jsonb_array_elements(h.allocations) al
  *       join grants g on g.id = (al.value->>'grantId')::bigint
  *       where h.user_id = a.user_id and h.status = 'open' and h.expires_at <= at
  *         and (g.expires_at is null or g.expires_at > at)), 0) else 0 end
  *
- * The holds are looked up only while the account holds anything (CASE skips the other branch).
+ * The grants are looked up only once the account's earliest live grant has expired (next_grant_expiry,
+ * kept by the schema: migrations/2026-12-03T1500_accounts_next_grant_expiry.ts), the holds only while
+ * the account holds anything (CASE skips the other branch).
  */
 export function spendableAt(a: AccountColumns, at: Expression<Date> | Date): RawBuilder<number> {
   return sql<number>`(${liveBalanceAt(a, at)} + case when ${a.held} > 0 then ${returnedHoldsAt(a, at)} else 0 end)`;
@@ -37,8 +50,8 @@ export function spendableAt(a: AccountColumns, at: Expression<Date> | Date): Raw
  * only for an account that holds something).
  */
 export function liveBalanceAt(a: AccountColumns, at: Expression<Date> | Date): RawBuilder<number> {
-  return sql<number>`(${a.balance} - coalesce((select sum(g.remaining) from grants g
-      where g.user_id = ${a.userId} and g.remaining > 0 and g.expires_at <= ${at}), 0))`;
+  return sql<number>`(${a.balance} - case when ${a.nextGrantExpiry} <= ${at} then coalesce((select sum(g.remaining) from grants g
+      where g.user_id = ${a.userId} and g.remaining > 0 and g.expires_at <= ${at}), 0) else 0 end)`;
 }
 
 /** The second part of spendableAt: the tokens of holds past their time that go back to grants still live. */

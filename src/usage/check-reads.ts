@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import { preparedQuery, statementText, type Db } from '../db/database.js';
 import { arrayLiteral } from '../db/array-literal.js';
-import { liveBalanceAt, spendableAt, type AccountColumns } from '../ledger/spendable.js';
+import { accountColumnsOf, liveBalanceAt, spendableAt } from '../ledger/spendable.js';
 
 /** The account's side of a plain check: the catalog version read with it, whether it exists, what it can spend. */
 export interface CheckRead {
@@ -10,7 +10,7 @@ export interface CheckRead {
   spendable: number | null;
 }
 
-const accountColumns: AccountColumns = { userId: sql.ref('a.user_id'), balance: sql.ref('a.balance'), held: sql.ref('a.held') };
+const accountColumns = accountColumnsOf('a');
 
 // $1 the account, $2 the time. The feature's price and the rules come from the PricingCache, kept current
 // by the version read here. An account that holds nothing can spend its live balance; LONE reads that and
@@ -34,7 +34,7 @@ const MANY = statementText(sql`
     a.user_id is not null as account_exists,
     ${spendableAt(accountColumns, sql.ref('c.at'))} as spendable
   from unnest($1::text[], $2::timestamptz[]) with ordinality as c(user_id, at, n)
-  left join lateral (select a.user_id, a.balance, a.held from accounts a where a.user_id = c.user_id offset 0) a on true
+  left join lateral (select a.user_id, a.balance, a.held, a.next_grant_expiry from accounts a where a.user_id = c.user_id offset 0) a on true
   order by c.n`);
 
 /** Checks read together at most; more in one turn of the event loop go in further statements. */

@@ -46,4 +46,26 @@ describe('grants: soonest-expiring first, expiry, and a floor the database enfor
     await expect(sql`update grants set remaining = tokens + 1 where user_id = 'saver'`.execute(db)).rejects.toThrow(/check constraint/);
     await expect(sql`update accounts set held = -5 where user_id = 'saver'`.execute(db)).rejects.toThrow(/check constraint/);
   });
+
+  it('a grant changed by a hand-written statement counts at once: the check sees when the earliest one now expires', async () => {
+    const db = engine.running.engine.db;
+    await engine.setClock('2027-01-04T00:00:00Z');
+    await engine.api('POST', '/v1/accounts', { userId: 'by-hand' }); // 10 plan tokens
+    await engine.admin('POST', '/admin/api/accounts/by-hand/grants', { tokens: 20, reason: 'promo', expiresAt: '2027-03-01T00:00:00Z' });
+    const balance = async () => (await engine.api('POST', '/v1/check', { userId: 'by-hand', feature: 'profile_basic' })).body.balance as number;
+    expect(await balance()).toBe(30);
+    // An operator ends the promo early, outside the engine: spendable at once, before any sweep.
+    await sql`update grants set expires_at = '2027-01-03T00:00:00Z' where user_id = 'by-hand' and source = 'adjustment'`.execute(db);
+    expect(await balance()).toBe(10);
+    // And brings it back; then gives tokens that expired long ago back to it (a spent grant made live again).
+    await sql`update grants set expires_at = '2027-03-01T00:00:00Z' where user_id = 'by-hand' and source = 'adjustment'`.execute(db);
+    expect(await balance()).toBe(30);
+    await sql`update grants set remaining = 0 where user_id = 'by-hand' and source = 'adjustment'`.execute(db);
+    await sql`update accounts set balance = 10 where user_id = 'by-hand'`.execute(db);
+    expect(await balance()).toBe(10);
+    await sql`update grants set expires_at = '2027-01-02T00:00:00Z' where user_id = 'by-hand' and source = 'adjustment'`.execute(db);
+    await sql`update grants set remaining = 20 where user_id = 'by-hand' and source = 'adjustment'`.execute(db);
+    await sql`update accounts set balance = 30 where user_id = 'by-hand'`.execute(db);
+    expect(await balance()).toBe(10);
+  });
 });
