@@ -4,10 +4,11 @@ import { sql, type Kysely } from 'kysely';
 // expires. A reader that does not lock the account (the plain check, the account view, the admin
 // search) looks for grants past their expiry only once this instant has come (src/ledger/spendable.ts):
 // that look-up was most of the one-connection check's PostgreSQL time (pgbench, one client, on this
-// repository's 2-core machines: 118-136 µs with it, 92-114 µs without). Kept by the schema, not by the
-// engine, so that every writer of grants keeps it, a hand-written statement too: each change to whether
-// a grant is live, or to when it expires, sets it again from the account's grants. The ledger's hot path
-// only lowers remainders that stay above zero, which changes neither, so it fires no trigger.
+// repository's 2-core machines: the check's statement 129-168 µs with it, 92-104 µs without, the
+// floor's 84-106). Kept by the schema, not by the engine, so that every writer of grants keeps it, a
+// hand-written statement too: each change to whether a grant is live, or to when it expires, sets it
+// again from the account's grants. The ledger's hot path only lowers remainders that stay above zero,
+// which changes neither, so it fires no trigger.
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
     alter table accounts add column next_grant_expiry timestamptz;

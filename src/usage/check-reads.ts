@@ -85,11 +85,11 @@ export class CheckReads {
       if (checks.length === 1) {
         const [check] = checks as [Waiting];
         const values = [check.userId, check.at];
-        const [lone] = await preparedQuery<CheckRead & { held: number | null }>(this.db, 'tokens-check-lone-v1', LONE, values);
-        check.resolve(lone!.held ? (await preparedQuery<CheckRead>(this.db, 'tokens-check-v5', ONE, values))[0]! : lone!);
+        const [lone] = await preparedQuery<CheckRead & { held: number | null }>(this.db, 'tokens-check-lone-v2', LONE, values);
+        check.resolve(lone!.held ? (await preparedQuery<CheckRead>(this.db, 'tokens-check-v6', ONE, values))[0]! : lone!);
         return;
       }
-      const rows = await preparedQuery<CheckRead>(this.db, 'tokens-check-many-v1', MANY, [
+      const rows = await preparedQuery<CheckRead>(this.db, 'tokens-check-many-v2', MANY, [
         arrayLiteral(checks.map((c) => c.userId)),
         arrayLiteral(checks.map((c) => c.at)),
       ]);
