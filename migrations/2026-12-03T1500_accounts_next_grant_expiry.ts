@@ -7,8 +7,8 @@ import { sql, type Kysely } from 'kysely';
 // repository's 2-core machines: the check's statement 129-168 µs with it, 92-104 µs without, the
 // floor's 84-106). Kept by the schema, not by the engine, so that every writer of grants keeps it, a
 // hand-written statement too: each change to whether a grant is live, or to when it expires, sets it
-// again from the account's grants. The ledger's hot path only lowers remainders that stay above zero,
-// which changes neither, so it fires no trigger.
+// again from the account's grants. A use that leaves a grant above zero changes neither and fires no
+// trigger; one fires only when a use spends a grant's last token.
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
     alter table accounts add column next_grant_expiry timestamptz;
