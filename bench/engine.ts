@@ -52,11 +52,14 @@ interface EngineProcess {
   exited: Promise<number | null>;
 }
 
+/** BENCH_CPU_PROF=<dir>: every engine process, and the floor server, writes a V8 CPU profile there when it exits (node --cpu-prof). */
+export function cpuProfileArgs(): string[] {
+  return process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+}
+
 /** What `npm start` runs (the build; prebench makes it) as its own OS process, so signals reach the engine itself. */
 function spawnRole(env: Record<string, string>): EngineProcess {
-  // BENCH_CPU_PROF=<dir>: every engine process writes a V8 CPU profile there when it exits (node --cpu-prof).
-  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
-  const child = spawn(process.execPath, [...profile, ...engineArgs], {
+  const child = spawn(process.execPath, [...cpuProfileArgs(), ...engineArgs], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { loadavg } from 'node:os';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { API_KEY, type BenchEngine, type RunningProcess } from './engine.js';
+import { API_KEY, cpuProfileArgs, type BenchEngine, type RunningProcess } from './engine.js';
 import type { Isolation } from './isolation.js';
 import { API_ALONE } from './topology.js';
 import { step, withEngine } from './session.js';
@@ -79,7 +79,7 @@ interface FloorServer {
 /** bench/floor-server.ts as its own OS process on the engine's database and Redis. */
 export async function startFloor(iso: Isolation, databaseUrl: string): Promise<FloorServer> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/floor-server.ts'], {
+  const child: ChildProcess = spawn(process.execPath, [...cpuProfileArgs(), '--import', 'tsx', 'bench/floor-server.ts'], {
     cwd: root,
     env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: iso.redisUrl, FLOOR_PREFIX: `${iso.prefix}:floor`, PORT: String(port), FLOOR_API_KEY: API_KEY, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],

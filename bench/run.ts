@@ -5,7 +5,7 @@
 // microsecond by a load process of its own. All on throwaway databases and Redis prefixes.
 // Knobs: BENCH_EVENTS (30000), BENCH_CEILING_JOBS (10000), BENCH_CEILING_CONCURRENCY (1,10,50,100,200,500),
 // BENCH_FLOOR_SECONDS (10), BENCH_FLOOR_SECONDS_ALONE (5), BENCH_FLOOR_PATHS, BENCH_LOAD_CONNECTIONS (50),
-// BENCH_CPU_PROF=<dir> (a V8 CPU profile of every engine process); TOKENS_* settings reach the engine as
+// BENCH_CPU_PROF=<dir> (a V8 CPU profile of every engine process and of the floor server); TOKENS_* settings reach the engine as
 // they are. `-- --floor`: the floor comparison alone. `-- --topologies`: also the autocannon HTTP load on
 // one process and on two API + two worker processes (bench/topology-load.ts; BENCH_LOAD_SECONDS, 15).
 // `-- --soak` or BENCH_SOAK_MINUTES: bench/soak.ts. `-- --redis-bytes`: what Redis keeps per accepted
