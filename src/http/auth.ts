@@ -2,12 +2,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { errorBody } from './errors.js';
 
-function matches(candidate: string, keys: readonly string[]): boolean {
+function matches(candidate: string, keys: readonly Buffer[]): boolean {
   const c = Buffer.from(candidate);
-  return keys.some((k) => {
-    const b = Buffer.from(k);
-    return b.length === c.length && timingSafeEqual(b, c);
-  });
+  return keys.some((b) => b.length === c.length && timingSafeEqual(b, c));
 }
 
 /** The key a request presents: `Authorization: Bearer <key>`, or HTTP Basic with the key as password (browsers). */
@@ -25,11 +22,13 @@ export function presentedKey(request: Pick<FastifyRequest, 'headers'>): string |
 
 /** An onRequest hook admitting only requests that present one of `keys`. */
 export function requireKey(keys: readonly string[], realm: string, opts: { basicChallenge?: boolean } = {}) {
+  // The keys' bytes once, not on every request.
+  const keyBytes = keys.map((k) => Buffer.from(k));
   // A callback hook, not an async one: every request of the API passes here, and a promise per hook is
   // one more turn of the microtask queue on the path of the one-connection check.
   return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
     const key = presentedKey(request);
-    if (key && matches(key, keys)) return done();
+    if (key && matches(key, keyBytes)) return done();
     if (opts.basicChallenge) reply.header('www-authenticate', `Basic realm="${realm}", charset="UTF-8"`);
     // Answered here: the request goes no further (a callback hook that replies does not call done).
     void reply
