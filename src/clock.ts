@@ -3,10 +3,16 @@ import type { RedisClient } from './redis.js';
 /** Every billing decision asks this for the time, so tests (and operators with a test clock) can move it. */
 export interface Clock {
   now(): Promise<Date>;
+  /**
+   * The same time without waiting, for a clock kept in this process; absent on a clock that must ask
+   * elsewhere. For the one-connection check, where a turn of the microtask queue is measurable.
+   */
+  current?(): Date;
 }
 
 export const systemClock: Clock = {
   now: async () => new Date(),
+  current: () => new Date(),
 };
 
 /**
@@ -36,14 +42,17 @@ export class SharedTestClock implements Clock {
 
 /** A clock a test holds in its own hand, for domain functions called without Redis. */
 export class ManualClock implements Clock {
-  constructor(private current: Date) {}
+  constructor(private time: Date) {}
   async now(): Promise<Date> {
-    return new Date(this.current);
+    return this.current();
+  }
+  current(): Date {
+    return new Date(this.time);
   }
   set(to: Date): void {
-    this.current = new Date(to);
+    this.time = new Date(to);
   }
   advance(seconds: number): void {
-    this.current = new Date(this.current.getTime() + seconds * 1000);
+    this.time = new Date(this.time.getTime() + seconds * 1000);
   }
 }

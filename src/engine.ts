@@ -147,7 +147,7 @@ export async function createEngine(config: Config, log: Logger): Promise<Engine>
     intake,
     backlog,
     metrics: createMetrics(queues, { backlog: config.roles.includes('api') ? backlog : undefined, replicaLag: replicaLag ?? undefined, log }),
-    checks: { pricing: pricingCache, reads: new CheckReads(db), gate: accountGate },
+    checks: { pricing: pricingCache, reads: new CheckReads(db) },
   };
 }
 

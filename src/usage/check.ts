@@ -17,10 +17,9 @@ export interface CheckResult {
   expiresAt?: string;
 }
 
-export interface CheckRequest {
+export interface HoldRequest {
   userId: string;
   feature: string;
-  reserve?: boolean;
   ttlSeconds: number;
   /** Open holds an account may have at once (TOKENS_MAX_OPEN_HOLDS). */
   maxOpenHolds: number;
@@ -34,24 +33,30 @@ function refusal(row: { feature_exists: boolean; enabled: boolean | null; accoun
   return undefined;
 }
 
-/** What a check reads through besides the ledger: the catalog cache, the accounts' read batches, the per-account gate. */
+/** What a plain check reads through besides the ledger: the catalog cache and the accounts' read batches. */
 export interface CheckDeps {
   pricing: PricingCache;
   reads: CheckReads;
-  gate: AccountGate;
 }
 
-export async function checkFeature(ledger: Ledger, req: CheckRequest, now: Date, { pricing, reads, gate }: CheckDeps): Promise<CheckResult> {
-  if (!req.reserve) {
-    const row = await reads.read(req.userId, now);
-    const quote = await pricing.quote(ledger.db, row.pricing_version, req.feature, now);
-    const cost = quote?.cost ?? 0;
-    const balance = row.spendable ?? 0;
-    const reason =
-      refusal({ feature_exists: !!quote, enabled: quote?.enabled ?? false, account_exists: row.account_exists, cost: quote?.baseCost ?? null }) ??
-      (balance < cost ? 'insufficient_tokens' : undefined);
-    return reason ? { allowed: false, cost, balance, reason } : { allowed: true, cost, balance };
-  }
+/**
+ * A check that holds nothing: no lock, no write. The account's side is read with the checks in flight
+ * (CheckReads), the price from the catalog cache at the version read with it. Its own function, and no
+ * request object, because it is the path every page view pays for.
+ */
+export async function checkQuote(ledger: Ledger, userId: string, feature: string, now: Date, { pricing, reads }: CheckDeps): Promise<CheckResult> {
+  const row = await reads.read(userId, now);
+  const quote = await pricing.quote(ledger.db, row.pricing_version, feature, now);
+  const cost = quote?.cost ?? 0;
+  const balance = row.spendable ?? 0;
+  const reason =
+    refusal({ feature_exists: !!quote, enabled: quote?.enabled ?? false, account_exists: row.account_exists, cost: quote?.baseCost ?? null }) ??
+    (balance < cost ? 'insufficient_tokens' : undefined);
+  return reason ? { allowed: false, cost, balance, reason } : { allowed: true, cost, balance };
+}
+
+/** A check that holds the cost (`reserve: true`), under the account's lock, in one ledger transaction. */
+export function checkAndHold(ledger: Ledger, req: HoldRequest, now: Date, gate: AccountGate): Promise<CheckResult> {
   return gate.run(req.userId, () => runLedger(ledger, now, [], async (_, unit) => {
     const { trx } = unit;
     const [book, prices] = await Promise.all([unit.lockOne(req.userId), loadPriceBook(trx, [req.feature], now)]);

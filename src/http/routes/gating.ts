@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Engine } from '../../engine.js';
-import { checkFeature } from '../../usage/check.js';
+import { checkAndHold, checkQuote } from '../../usage/check.js';
 import { releaseHold } from '../../ledger/holds.js';
 import { featureKeySchema, userIdSchema } from '../../validation.js';
 import { defineRoute, mountRoute } from '../route-definition.js';
@@ -45,8 +45,10 @@ export const gatingApi = {
 
 export function gatingRoutes(app: FastifyInstance, engine: Engine): void {
   mountRoute(app, gatingApi.check, async ({ body }) => {
-    const now = await engine.clock.now();
-    return checkFeature(engine.ledger, { ...body, ttlSeconds: body.ttlSeconds ?? engine.config.holdTtlSeconds, maxOpenHolds: engine.config.maxOpenHolds }, now, engine.checks);
+    const now = engine.clock.current?.() ?? (await engine.clock.now());
+    if (!body.reserve) return checkQuote(engine.ledger, body.userId, body.feature, now, engine.checks);
+    const hold = { userId: body.userId, feature: body.feature, ttlSeconds: body.ttlSeconds ?? engine.config.holdTtlSeconds, maxOpenHolds: engine.config.maxOpenHolds };
+    return checkAndHold(engine.ledger, hold, now, engine.accountGate);
   });
 
   mountRoute(app, gatingApi.release, async ({ params }) => {
