@@ -14,6 +14,7 @@ import {
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { PostgresUnreachable } from './database-errors.js';
+import { SoleConnection } from './sole-connection.js';
 
 export type Db = Kysely<Database>;
 export type Trx = Transaction<Database>;
@@ -50,18 +51,21 @@ interface GuardedPool extends PostgresPool {
 }
 
 const pools = new WeakMap<Db, pg.Pool>();
+const soles = new WeakMap<Db, SoleConnection>();
 
 export function createDb(databaseUrl: string, options: DbOptions | number = {}): Db {
   const opts = typeof options === 'number' ? { max: options } : options;
-  const pool = new pg.Pool({
+  // What every connection of this database is opened with, the pool's and the sole one's alike.
+  const connection: pg.ClientConfig = {
     connectionString: withDefaultUser(databaseUrl),
-    max: opts.max ?? 10,
     types,
     connectionTimeoutMillis: opts.connectionTimeoutMs ?? 5000,
     ...(opts.applicationName ? { application_name: opts.applicationName } : {}),
     ...(opts.lockTimeoutMs ? { lock_timeout: opts.lockTimeoutMs } : {}),
     ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
-  });
+  };
+  const pool = new pg.Pool({ ...connection, max: opts.max ?? 10 });
+  const sole = new SoleConnection(connection);
   pool.on('error', () => {
     // An idle client lost its server (restart, network); the pool replaces it on next use.
   });
@@ -73,9 +77,10 @@ export function createDb(databaseUrl: string, options: DbOptions | number = {}):
     client.on('error', () => broken.add(client));
     client.on('end', () => broken.add(client));
   });
-  const guarded = guardPool(pool, broken);
+  const guarded = guardPool(pool, broken, sole);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: guarded }) });
   pools.set(db, pool);
+  soles.set(db, sole);
   return db;
 }
 
@@ -83,7 +88,7 @@ export function createDb(databaseUrl: string, options: DbOptions | number = {}):
  * node-postgres reports a failed connect and a query on a connection that broke as plain errors, with
  * no SQLSTATE; they are raised here as PostgresUnreachable, so callers tell an outage from a bug by class.
  */
-function guardPool(pool: pg.Pool, broken: WeakSet<pg.PoolClient>): GuardedPool {
+function guardPool(pool: pg.Pool, broken: WeakSet<pg.PoolClient>, sole: SoleConnection): GuardedPool {
   return {
     async connect() {
       let client: pg.PoolClient;
@@ -101,7 +106,10 @@ function guardPool(pool: pg.Pool, broken: WeakSet<pg.PoolClient>): GuardedPool {
       }) as pg.PoolClient['query'];
       return { query, release: (destroy?: boolean) => client.release(destroy) };
     },
-    end: () => pool.end(),
+    end: async () => {
+      await sole.end();
+      await pool.end();
+    },
   };
 }
 
@@ -122,6 +130,17 @@ export async function preparedQuery<Row>(db: Db, name: string, text: string, val
     // Anything but PostgreSQL's own answer is a connection that could not be had or was lost.
     throw error instanceof pg.DatabaseError ? error : new PostgresUnreachable(error);
   }
+}
+
+/**
+ * preparedQuery on the database's sole connection (db/sole-connection.ts) instead of its pool: for a
+ * caller that has at most one statement out at a time (a second waits behind the first on the same
+ * connection) and whose latency the pool's checkout is a measurable part of.
+ */
+export function soleQuery<Row>(db: Db, name: string, text: string, values: unknown[]): Promise<Row[]> {
+  const sole = soles.get(db);
+  if (!sole) throw new Error('soleQuery needs a database made by createDb');
+  return sole.query<Row>(name, text, values);
 }
 
 // Builds statement text without a database (Kysely's "compile only" set-up).

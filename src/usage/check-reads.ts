@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import { preparedQuery, statementText, type Db } from '../db/database.js';
+import { preparedQuery, soleQuery, statementText, type Db } from '../db/database.js';
 import { arrayLiteral } from '../db/array-literal.js';
 import { accountColumnsOf, liveBalanceAt, spendableAt } from '../ledger/spendable.js';
 
@@ -67,7 +67,7 @@ export class CheckReads {
       // Alone (nothing waiting, nothing being read), a check has no one to wait for: its statement goes
       // now rather than a turn of the event loop later. Under load a statement is always out, and the
       // checks that arrive meanwhile wait for the turn's end and go together.
-      if (this.waiting.length === 0 && this.reading === 0) return void this.readTogether([check]);
+      if (this.waiting.length === 0 && this.reading === 0) return void this.readTogether([check], soleQuery);
       if (this.waiting.length === 0) setImmediate(() => this.flush());
       this.waiting.push(check);
     });
@@ -79,14 +79,19 @@ export class CheckReads {
     for (let i = 0; i < all.length; i += MAX_PER_STATEMENT) void this.readTogether(all.slice(i, i + MAX_PER_STATEMENT));
   }
 
-  private async readTogether(checks: Waiting[]): Promise<void> {
+  /**
+   * One statement for `checks`. A check read alone, when nothing else is being read, goes on the sole
+   * connection (db/sole-connection.ts), which is then free: no pool checkout between the request and
+   * its statement. A single check flushed while other statements are out goes on the pool, beside them.
+   */
+  private async readTogether(checks: Waiting[], query: typeof preparedQuery = preparedQuery): Promise<void> {
     this.reading++;
     try {
       if (checks.length === 1) {
         const [check] = checks as [Waiting];
         const values = [check.userId, check.at];
-        const [lone] = await preparedQuery<CheckRead & { held: number | null }>(this.db, 'tokens-check-lone-v2', LONE, values);
-        check.resolve(lone!.held ? (await preparedQuery<CheckRead>(this.db, 'tokens-check-v6', ONE, values))[0]! : lone!);
+        const [lone] = await query<CheckRead & { held: number | null }>(this.db, 'tokens-check-lone-v2', LONE, values);
+        check.resolve(lone!.held ? (await query<CheckRead>(this.db, 'tokens-check-v6', ONE, values))[0]! : lone!);
         return;
       }
       const rows = await preparedQuery<CheckRead>(this.db, 'tokens-check-many-v2', MANY, [
