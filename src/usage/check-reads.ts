@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import { preparedQuery, soleQuery, statementText, type Db } from '../db/database.js';
 import { arrayLiteral } from '../db/array-literal.js';
-import { accountColumnsOf, liveBalanceAt, spendableAt } from '../ledger/spendable.js';
+import { accountColumnsOf, spendableAt, spendableFromRowAt } from '../ledger/spendable.js';
 
 /** The account's side of a plain check: the catalog version read with it, whether it exists, what it can spend. */
 export interface CheckRead {
@@ -13,17 +13,17 @@ export interface CheckRead {
 const accountColumns = accountColumnsOf('a');
 
 // $1 the account, $2 the time. The feature's price and the rules come from the PricingCache, kept current
-// by the version read here. An account that holds nothing can spend its live balance; LONE reads that and
-// `held`, and ONE (the whole rule) is read only for an account that holds something.
-const oneRow = (spendable: RawBuilder<number>) =>
+// by the version read here. LONE reads the account's row alone, and answers whenever the row is the whole
+// answer (nothing held, no grant past its expiry); otherwise its spendable is null, and ONE (the whole
+// rule) follows.
+const oneRow = (spendable: RawBuilder<number | null>) =>
   statementText(sql`
   select (select version from pricing_state where id = 1) as pricing_version,
     a.user_id is not null as account_exists,
-    a.held,
     ${spendable} as spendable
   from (select 1) as one
   left join accounts a on a.user_id = $1`);
-const LONE = oneRow(liveBalanceAt(accountColumns, sql.raw('$2::timestamptz')));
+const LONE = oneRow(spendableFromRowAt(accountColumns, sql.raw('$2::timestamptz')));
 const ONE = oneRow(spendableAt(accountColumns, sql.raw('$2::timestamptz')));
 
 // The same read for many checks at once: $1 the accounts, $2 the time of each. The lateral subquery with
@@ -90,8 +90,8 @@ export class CheckReads {
       if (checks.length === 1) {
         const [check] = checks as [Waiting];
         const values = [check.userId, check.at];
-        const [lone] = await query<CheckRead & { held: number | null }>(this.db, 'tokens-check-lone-v2', LONE, values);
-        check.resolve(lone!.held ? (await query<CheckRead>(this.db, 'tokens-check-v6', ONE, values))[0]! : lone!);
+        const [lone] = await query<CheckRead>(this.db, 'tokens-check-lone-v3', LONE, values);
+        check.resolve(lone!.account_exists && lone!.spendable === null ? (await query<CheckRead>(this.db, 'tokens-check-v7', ONE, values))[0]! : lone!);
         return;
       }
       const rows = await preparedQuery<CheckRead>(this.db, 'tokens-check-many-v2', MANY, [
