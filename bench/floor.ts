@@ -11,6 +11,7 @@ import { openLoadAccounts } from './topology-load.js';
 import { RssSampler, type ProcessMemory } from './rss.js';
 import type { ClientResult, ClientSpec } from './load-client.js';
 import { CpuMeter } from './cpu.js';
+import { spread } from './stats.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const FEATURE = 'profile_basic';
@@ -25,6 +26,11 @@ export interface FloorSettings {
   /** One connection needs less time for a stable median. */
   secondsAlone: number;
   warmupSeconds: number;
+  /**
+   * Each side's timed seconds are split over this many runs, the two sides alternating (floor, engine,
+   * engine, floor, ...), so that a machine whose speed drifts over seconds slows both alike.
+   */
+  rounds: number;
   accounts: number;
 }
 
@@ -35,8 +41,11 @@ export interface CpuPerRequest {
   redisUs: number;
 }
 
-export interface Measured extends ClientResult {
+/** One side of a phase, its runs pooled: the percentiles are of every timed answer of every run. */
+export interface Measured extends Omit<ClientResult, 'timesUs'> {
   cpu: CpuPerRequest;
+  /** Each run's own p50, in the order run. */
+  runP50sUs: number[];
 }
 
 export interface FloorRow {
@@ -140,11 +149,13 @@ export function measureFloor(settings: FloorSettings): Promise<FloorComparison> 
         for (const connections of settings.connections) {
           const seconds = connections === 1 ? settings.secondsAlone : settings.seconds;
           const phaseLoad = loadavg()[0]!;
-          const measure = async (baseUrl: string, who: string, server: RunningProcess): Promise<Measured> => {
-            step(`floor: ${path}, ${connections} connection(s), ${who}: ${settings.warmupSeconds} s warm-up + ${seconds} s`);
+          const runOnce = async (baseUrl: string, who: string, server: RunningProcess, round: number): Promise<ClientResult & { cpu: CpuPerRequest }> => {
+            // The first run of each side warms it up; later runs only warm their new connections.
+            const warmupSeconds = round === 0 ? settings.warmupSeconds : 1;
+            step(`floor: ${path}, ${connections} connection(s), ${who}, run ${round + 1} of ${settings.rounds}: ${warmupSeconds} s warm-up + ${seconds / settings.rounds} s`);
             const meter = await new CpuMeter({ processes: [server], config: engine.config } as unknown as BenchEngine).start();
             try {
-              const result = await client(baseUrl, () => void meter.restart());
+              const result = await client(baseUrl, warmupSeconds, seconds / settings.rounds, () => void meter.restart());
               const cpu = await meter.read();
               const per = (percentOfCore: number) => (percentOfCore / 100) * 1e6 / result.requestsPerSecond;
               return { ...result, cpu: { serverUs: per(cpu.engine[0]!.percentOfCore), postgresUs: per(cpu.postgres), redisUs: per(cpu.redis) } };
@@ -152,7 +163,7 @@ export function measureFloor(settings: FloorSettings): Promise<FloorComparison> 
               await meter.end();
             }
           };
-          const client = (baseUrl: string, onTimed: () => void) =>
+          const client = (baseUrl: string, warmupSeconds: number, timedSeconds: number, onTimed: () => void) =>
             runClient({
               baseUrl,
               path,
@@ -161,11 +172,18 @@ export function measureFloor(settings: FloorSettings): Promise<FloorComparison> 
               feature: FEATURE,
               keyPrefix: `floor-${run++}`,
               connections,
-              warmupSeconds: settings.warmupSeconds,
-              seconds,
+              warmupSeconds,
+              seconds: timedSeconds,
             }, onTimed);
-          const floorResult = await measure(floor.baseUrl, 'floor', floor.process);
-          const engineResult = await measure(engine.baseUrl, 'engine', engine.processes[0]!);
+          const runs: Record<'floor' | 'engine', Array<ClientResult & { cpu: CpuPerRequest }>> = { floor: [], engine: [] };
+          for (let round = 0; round < settings.rounds; round++) {
+            const sides = round % 2 === 0 ? (['floor', 'engine'] as const) : (['engine', 'floor'] as const);
+            for (const side of sides) {
+              runs[side].push(side === 'floor' ? await runOnce(floor.baseUrl, 'floor', floor.process, round) : await runOnce(engine.baseUrl, 'engine', engine.processes[0]!, round));
+            }
+          }
+          const floorResult = pooled(runs.floor);
+          const engineResult = pooled(runs.engine);
           for (const [who, r] of [['floor', floorResult], ['engine', engineResult]] as const) {
             if (r.requests === 0 || r.errors > 0 || Object.keys(r.otherStatuses).length > 0) {
               throw new Error(`${who} ${path}: ${r.requests} 2xx, ${r.errors} errors, others ${JSON.stringify(r.otherStatuses)}`);
@@ -191,6 +209,30 @@ export function measureFloor(settings: FloorSettings): Promise<FloorComparison> 
   });
 }
 
+/** One side's runs as one result: counts and seconds summed, percentiles over every answer, CPU weighted by requests. */
+function pooled(runs: Array<ClientResult & { cpu: CpuPerRequest }>): Measured {
+  const requests = runs.reduce((n, r) => n + r.requests, 0);
+  const seconds = runs.reduce((n, r) => n + r.seconds, 0);
+  const s = spread(runs.flatMap((r) => r.timesUs));
+  const weighted = (pick: (c: CpuPerRequest) => number) => runs.reduce((sum, r) => sum + pick(r.cpu) * r.requests, 0) / requests;
+  const otherStatuses: Record<string, number> = {};
+  for (const r of runs) for (const [status, n] of Object.entries(r.otherStatuses)) otherStatuses[status] = (otherStatuses[status] ?? 0) + n;
+  return {
+    connections: runs[0]!.connections,
+    seconds,
+    requests,
+    requestsPerSecond: requests / seconds,
+    p50Us: s.p50,
+    p90Us: s.p90,
+    p99Us: s.p99,
+    maxUs: s.max,
+    otherStatuses,
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    cpu: { serverUs: weighted((c) => c.serverUs), postgresUs: weighted((c) => c.postgresUs), redisUs: weighted((c) => c.redisUs) },
+    runP50sUs: runs.map((r) => r.p50Us),
+  };
+}
+
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const us = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(1)} ms` : `${Math.round(n)} µs`);
 
@@ -205,7 +247,7 @@ export function floorTarget(row: FloorRow): { met: boolean; target: string } | u
 
 export function floorMarkdown(c: FloorComparison): string {
   const lines = [
-    `Floor and engine, one API process each on the same PostgreSQL and Redis (engine: API role only, no workers), closed loop of keep-alive connections from a separate load process (load average ${c.loadAtStart.toFixed(2)} → ${c.loadAtEnd.toFixed(2)}):`,
+    `Floor and engine, one API process each on the same PostgreSQL and Redis (engine: API role only, no workers), closed loop of keep-alive connections from a separate load process, each side's time split over ${c.rows[0]?.floor.runP50sUs.length ?? 0} runs that alternate with the other side's (floor, engine, engine, floor, ...), percentiles over every run's answers (load average ${c.loadAtStart.toFixed(2)} → ${c.loadAtEnd.toFixed(2)}):`,
     '',
     '| path | connections | floor req/s | floor p50 / p99 | engine req/s | engine p50 / p99 | engine / floor req/s | engine / floor p50 | target | load avg |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -214,6 +256,12 @@ export function floorMarkdown(c: FloorComparison): string {
       const path = r.path === '/v1/usage' ? 'POST /v1/usage (1 event)' : 'POST /v1/check';
       return `| ${path} | ${r.connections} | ${int(r.floor.requestsPerSecond)} | ${us(r.floor.p50Us)} / ${us(r.floor.p99Us)} | ${int(r.engine.requestsPerSecond)} | ${us(r.engine.p50Us)} / ${us(r.engine.p99Us)} | ${r.throughputRatio.toFixed(2)} | ${r.p50Ratio.toFixed(2)} | ${t ? `${t.target}: ${t.met ? 'met' : 'MISSED'}` : ''} | ${r.loadAtStart.toFixed(2)} → ${r.loadAtEnd.toFixed(2)} |`;
     }),
+    '',
+    'Each run\'s own p50, in the order run:',
+    '',
+    '| path | connections | floor | engine |',
+    '| --- | --- | --- | --- |',
+    ...c.rows.map((r) => `| ${r.path} | ${r.connections} | ${r.floor.runP50sUs.map(us).join(', ')} | ${r.engine.runP50sUs.map(us).join(', ')} |`),
     '',
     'CPU per answered request (µs of one core, over the timed phase): the server process, its PostgreSQL backends, and the whole Redis server (shared with other work):',
     '',

@@ -33,6 +33,8 @@ export interface ClientResult {
   /** Answers by status when any was not 2xx. */
   otherStatuses: Record<string, number>;
   errors: number;
+  /** Every 2xx answer's time (µs), so runs of the same server can be pooled (bench/floor.ts). */
+  timesUs: number[];
 }
 
 async function run(spec: ClientSpec): Promise<ClientResult> {
@@ -108,6 +110,7 @@ async function run(spec: ClientSpec): Promise<ClientResult> {
     maxUs: s.max,
     otherStatuses: timed.otherStatuses,
     errors: timed.errors,
+    timesUs: timed.times,
   };
 }
 

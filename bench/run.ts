@@ -4,7 +4,7 @@
 // I/O for POST /v1/check and single-event POST /v1/usage, at 50 connections and at one, timed to the
 // microsecond by a load process of its own. All on throwaway databases and Redis prefixes.
 // Knobs: BENCH_EVENTS (30000), BENCH_CEILING_JOBS (10000), BENCH_CEILING_CONCURRENCY (1,10,50,100,200,500),
-// BENCH_FLOOR_SECONDS (10), BENCH_FLOOR_SECONDS_ALONE (5), BENCH_FLOOR_PATHS, BENCH_LOAD_CONNECTIONS (50),
+// BENCH_FLOOR_SECONDS (10), BENCH_FLOOR_SECONDS_ALONE (5), BENCH_FLOOR_ROUNDS (4), BENCH_FLOOR_PATHS, BENCH_LOAD_CONNECTIONS (50),
 // BENCH_CPU_PROF=<dir> (a V8 CPU profile of every engine process and of the floor server); TOKENS_* settings reach the engine as
 // they are. `-- --floor`: the floor comparison alone. `-- --topologies`: also the autocannon HTTP load on
 // one process and on two API + two worker processes (bench/topology-load.ts; BENCH_LOAD_SECONDS, 15).
@@ -66,6 +66,7 @@ const FLOOR: FloorSettings = {
   seconds: Number(process.env.BENCH_FLOOR_SECONDS ?? 10),
   secondsAlone: Number(process.env.BENCH_FLOOR_SECONDS_ALONE ?? 5),
   warmupSeconds: 3,
+  rounds: Number(process.env.BENCH_FLOOR_ROUNDS ?? 4),
   accounts: ACCOUNTS,
 };
 // `-- --floor`: the floor comparison alone (bench/floor.ts).
