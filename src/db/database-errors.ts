@@ -12,6 +12,11 @@ export class PostgresUnreachable extends Error {
   }
 }
 
+/** A statement's failure as callers see it: PostgreSQL's own answer as it is; anything else is a connection that could not be had or was lost. */
+export function statementFailure(error: unknown): unknown {
+  return error instanceof pg.DatabaseError ? error : new PostgresUnreachable(error);
+}
+
 function sqlstate(error: unknown): string | undefined {
   return error instanceof pg.DatabaseError && typeof error.code === 'string' ? error.code : undefined;
 }

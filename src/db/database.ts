@@ -13,7 +13,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
-import { PostgresUnreachable } from './database-errors.js';
+import { PostgresUnreachable, statementFailure } from './database-errors.js';
 import { SoleConnection } from './sole-connection.js';
 
 export type Db = Kysely<Database>;
@@ -127,8 +127,7 @@ export async function preparedQuery<Row>(db: Db, name: string, text: string, val
     const result = await pool.query<Row & pg.QueryResultRow>({ name, text, values });
     return result.rows;
   } catch (error) {
-    // Anything but PostgreSQL's own answer is a connection that could not be had or was lost.
-    throw error instanceof pg.DatabaseError ? error : new PostgresUnreachable(error);
+    throw statementFailure(error);
   }
 }
 

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { PostgresUnreachable } from './database-errors.js';
+import { statementFailure } from './database-errors.js';
 
 /**
  * One connection of a database's own, beside its pool, for a caller that sends one statement at a time
@@ -23,7 +23,7 @@ export class SoleConnection {
       const result = await client.query<Row & pg.QueryResultRow>({ name, text, values });
       return result.rows;
     } catch (error) {
-      throw error instanceof pg.DatabaseError ? error : new PostgresUnreachable(error);
+      throw statementFailure(error);
     }
   }
 
