@@ -37,11 +37,10 @@ export class SoleConnection {
       };
       client.on('error', retire);
       client.on('end', retire);
+      // A client that failed to connect keeps its listeners: a late socket error on it must not crash
+      // the process either, and retiring a client that is not the open one does nothing.
       try {
         await client.connect();
-      } catch (error) {
-        client.removeAllListeners();
-        throw error;
       } finally {
         this.opening = undefined;
       }
